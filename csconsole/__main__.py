@@ -1,0 +1,3 @@
+from csconsole.cli import main
+
+raise SystemExit(main())

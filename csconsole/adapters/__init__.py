@@ -1,0 +1,1 @@
+"""Backends: helpdesks and stores, each behind the contracts in base.py."""

@@ -1,0 +1,156 @@
+"""The Textual application: wiring only. Screens show, the cache answers, the engine syncs.
+
+Nothing here waits on the network or the disk: reads and writes go through CacheAccess's
+threads, and the sync engine runs on its own thread, started after the first paint so the
+queue appears as fast as Python and Textual allow.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.events import Key
+from textual.screen import Screen
+from textual.signal import Signal
+
+from csconsole import messages
+from csconsole.cache import CacheAccess
+from csconsole.sync.status import SyncStatus
+from csconsole.workspace import Workspace
+
+CHANGE_COALESCE = 0.3
+"""Seconds: bursts of 'tickets changed' (a backfill stores a page every few ms) become one refresh."""
+
+
+class CSConsole(App):
+    TITLE = "csconsole"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("question_mark", "help", "Keys", key_display="?", id="app.help"),
+        Binding("ctrl+r,f5", "sync_now", "Sync now", show=False, id="app.sync"),
+        Binding("q", "quit", "Quit", show=False, id="app.quit"),
+    ]
+
+    def __init__(self, workspace: Workspace, *, sync: bool = True, start_dashboard: bool = False) -> None:
+        super().__init__()
+        self.start_dashboard = start_dashboard
+        self.workspace = workspace
+        self.config = workspace.config
+        self.cache = CacheAccess(workspace.db_path)
+        self.sync_enabled = sync
+        self.sync_status: SyncStatus | None = None
+        self.sync_signal: Signal[SyncStatus] = Signal(self, "sync")
+        self.data_signal: Signal[list[int]] = Signal(self, "data")
+        self.fetch_signal: Signal[tuple[str, int, str | None]] = Signal(self, "fetch")
+        self.engine_thread = None
+        self._changed: set[int] | None = None
+        self._chord: tuple[str, float] | None = None
+        self.theme = self.config.ui.theme
+
+    # -- lifecycle
+    def on_mount(self) -> None:
+        from csconsole.screens.queue import QueueScreen
+
+        if self.config.keys:
+            self.set_keymap(self.config.keys)
+        self.push_screen(QueueScreen())
+        if self.sync_enabled:
+            self.call_after_refresh(self.start_sync)
+
+    def start_sync(self) -> None:
+        """Start the sync engine on its own thread (after the first paint)."""
+        from csconsole.bridge import AppListener
+        from csconsole.sync.engine import EngineThread, SyncEngine
+
+        ws = self.workspace
+        engine = SyncEngine(ws.open_cache, ws.make_helpdesk, ws.make_store, AppListener(self),
+                            interval=self.config.sync.interval, prefetch=self.config.sync.prefetch)
+        self.engine_thread = EngineThread(engine)
+        self.engine_thread.start()
+
+    async def on_unmount(self) -> None:
+        if self.engine_thread is not None:
+            self.engine_thread.stop()
+        self.cache.close()
+
+    @property
+    def engine(self):
+        return self.engine_thread.engine if self.engine_thread is not None else None
+
+    # -- requests to the engine (thread-safe, fire and forget)
+    def fetch_thread(self, ticket_id: int) -> None:
+        if self.engine is not None:
+            self.engine.submit(self.engine.fetch_thread(ticket_id))
+
+    def fetch_orders(self, ticket_id: int) -> None:
+        if self.engine is not None:
+            self.engine.submit(self.engine.fetch_orders(ticket_id))
+
+    def prefetch(self, ticket_ids: list[int]) -> None:
+        if self.engine is not None and ticket_ids:
+            self.engine.submit(self.engine.prefetch(ticket_ids))
+
+    def wake_sync(self, pull: bool = False) -> None:
+        if self.engine is not None:
+            self.engine.wake(pull=pull)
+
+    # -- messages from the engine
+    def on_sync_status_changed(self, message: messages.SyncStatusChanged) -> None:
+        self.sync_status = message.status
+        self.sync_signal.publish(message.status)
+
+    def on_tickets_changed(self, message: messages.TicketsChanged) -> None:
+        first = self._changed is None
+        if self._changed is None:
+            self._changed = set()
+        self._changed.update(message.ids or [-1])
+        if first:
+            self.set_timer(CHANGE_COALESCE, self._publish_changes)
+
+    def _publish_changes(self) -> None:
+        changed, self._changed = self._changed or set(), None
+        self.data_signal.publish([] if -1 in changed else sorted(changed))
+
+    def on_thread_loaded(self, message: messages.ThreadLoaded) -> None:
+        self.fetch_signal.publish(("thread", message.ticket_id, message.error))
+
+    def on_orders_loaded(self, message: messages.OrdersLoaded) -> None:
+        self.fetch_signal.publish(("orders", message.ticket_id, message.error))
+
+    def on_action_finished(self, message: messages.ActionFinished) -> None:
+        if message.state in ("failed", "conflict"):
+            where = f" on #{message.ticket_id}" if message.ticket_id else ""
+            self.notify(f"{message.state}{where}: {message.text}", severity="error", timeout=8, markup=False)
+
+    # -- actions
+    def action_help(self) -> None:
+        from csconsole.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_sync_now(self) -> None:
+        self.wake_sync(pull=True)
+        self.notify("Syncing now", timeout=2, markup=False)
+
+    def on_key(self, event: Key) -> None:
+        """Two-key chords (g d): the first key does its own job and arms the chord briefly."""
+        chord, self._chord = self._chord, None
+        if chord and chord[0] == "g" and event.key == "d" and time.monotonic() - chord[1] < 1.0:
+            event.stop()
+            self.open_dashboard()
+
+    def arm_chord(self, key: str) -> None:
+        self._chord = (key, time.monotonic())
+
+    def open_dashboard(self) -> None:
+        self.bell()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from csconsole.commands import screen_commands
+
+        yield from super().get_system_commands(screen)
+        yield from screen_commands(self, screen)

@@ -1,0 +1,32 @@
+"""The command palette (ctrl+p): every action of the current screen by name, plus views
+and 'open ticket #N'."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from csconsole.screens.help import binding_rows
+
+
+def screen_commands(app: App, screen: Screen) -> Iterable[SystemCommand]:
+    """One palette entry per binding of the screen, named as in the help overlay."""
+    seen = set()
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.description or binding.action in ("command_palette", "help_quit"):
+            continue
+        slot = (id(active.node), binding.action)
+        if slot in seen:
+            continue
+        seen.add(slot)
+        keys = next((k for k, d, _ in binding_rows(screen) if d == binding.description), key)
+        node = active.node
+        action = binding.action
+
+        def run(node=node, action=action) -> None:
+            app.call_later(app.run_action, action, node)
+
+        yield SystemCommand(binding.description, f"key: {keys}", run)

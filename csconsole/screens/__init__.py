@@ -1,0 +1,1 @@
+"""Screens of the console: queue, ticket, help and the dialogs they open."""

@@ -1,0 +1,155 @@
+"""One ticket: its thread, newest last, with the requester and their orders beside it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from csconsole import clock
+from csconsole import sla as sla_rules
+from csconsole.adapters.base import PRIORITIES
+from csconsole.store.tickets import TicketDetail, load_detail
+from csconsole.text import clean_line
+from csconsole.widgets.requester_panel import RequesterPanel
+from csconsole.widgets.status_bar import StatusBar
+from csconsole.widgets.thread_view import ThreadView
+from csconsole.widgets.ticket_list import TicketList
+
+WIDE = 110
+"""From this many columns the requester panel sits beside the thread."""
+
+
+def header_text(d: TicketDetail, now: int) -> Text:
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append(f" #{d.id} ", style="bold reverse")
+    out.append(" " + clean_line(d.subject, 300), style="bold")
+    out.append("\n ")
+    status_style = {"new": "bold green", "open": "bold", "pending": "cyan", "hold": "magenta"}.get(d.status, "dim")
+    out.append(d.status, style=status_style)
+    priority_style = {4: "bold red", 3: "yellow", 1: "dim"}.get(d.priority, "")
+    out.append(" · ")
+    out.append(PRIORITIES.get(d.priority, "?"), style=priority_style)
+    out.append(" · " + (clean_line(d.assignee, 40) if d.assignee else "unassigned"))
+    state = sla_rules.state(d.sla_due_at, now)
+    if state == "breached":
+        out.append(f" · SLA late {clock.duration(now - d.sla_due_at)}", style="bold red")
+    elif state in ("soon", "ok"):
+        out.append(f" · SLA due in {clock.duration(d.sla_due_at - now)}", style="yellow" if state == "soon" else "")
+    if d.channel:
+        out.append(f" · via {clean_line(d.channel, 20)}", style="dim")
+    out.append(f" · opened {clock.age(now - d.created_at)} ago · updated {clock.age(now - d.updated_at)} ago", style="dim")
+    out.append(f" · {d.message_count} message{'s' if d.message_count != 1 else ''}", style="dim")
+    if d.pending_actions:
+        out.append(f" · ↑ {d.pending_actions} unsent", style="bold cyan")
+    out.append("\n ")
+    if d.tags:
+        out.append("tags: ", style="dim")
+        out.append(" ".join(clean_line(t, 40) for t in d.tags), style="italic")
+    else:
+        out.append("no tags", style="dim")
+    return out
+
+
+class TicketScreen(Screen):
+    CSS_PATH = "ticket.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back to queue", id="ticket.back"),
+        Binding("right_square_bracket", "step(1)", "Next ticket", key_display="]", id="ticket.next"),
+        Binding("left_square_bracket", "step(-1)", "Previous ticket", key_display="[", id="ticket.previous"),
+    ]
+
+    def __init__(self, ticket_id: int, ticket_list: TicketList | None = None) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.ticket_list = ticket_list
+        self.detail: TicketDetail | None = None
+        self.orders_error: str | None = None
+        self.thread_note: str | None = None
+        self._asked_thread = False
+        self._asked_orders = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="ticket-head", markup=False)
+        with Horizontal(id="ticket-body"):
+            yield ThreadView(id="thread")
+            yield RequesterPanel(id="requester")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ThreadView).focus()
+        self.app.data_signal.subscribe(self, self._on_data)  # type: ignore[attr-defined]
+        self.app.fetch_signal.subscribe(self, self._on_fetch)  # type: ignore[attr-defined]
+        self._layout()
+        self.load()
+
+    def on_resize(self) -> None:
+        self._layout()
+
+    def _layout(self) -> None:
+        self.query_one(RequesterPanel).display = self.size.width >= WIDE
+
+    @work(exclusive=True, group="ticket-load")
+    async def load(self) -> None:
+        detail = await self.app.cache.read(load_detail, self.ticket_id)  # type: ignore[attr-defined]
+        if detail is None:
+            self.query_one("#ticket-head", Static).update(Text(f" Ticket #{self.ticket_id} is not in the cache", style="bold red"))
+            return
+        self.detail = detail
+        self.query_one("#ticket-head", Static).update(header_text(detail, clock.now()))
+        self.query_one(RequesterPanel).show(detail, self.orders_error)
+        note = self.thread_note
+        if not detail.thread_is_fresh and not self._asked_thread:
+            self._asked_thread = True
+            note = note or "loading the rest of the thread…"
+            self.app.fetch_thread(self.ticket_id)  # type: ignore[attr-defined]
+        if detail.requester.order_count is None and not self._asked_orders:
+            self._asked_orders = True
+            self.app.fetch_orders(self.ticket_id)  # type: ignore[attr-defined]
+        await self.query_one(ThreadView).show(detail.messages, note)
+        left = Text()
+        left.append(f"#{detail.id}", style="bold")
+        if self.ticket_list is not None and self.ticket_list.count:
+            left.append(f"  ·  {self.ticket_list.cursor + 1:,}/{self.ticket_list.count:,} in view", style="dim")
+        self.query_one(StatusBar).set_left(left)
+
+    def _on_data(self, ids: list[int]) -> None:
+        if not ids or self.ticket_id in ids:
+            self.load()
+
+    def _on_fetch(self, event: tuple[str, int, str | None]) -> None:
+        kind, ticket_id, error = event
+        if ticket_id != self.ticket_id:
+            return
+        if kind == "thread":
+            self.thread_note = f"could not load the thread: {error}" if error else None
+        else:
+            self.orders_error = error
+        self.load()
+
+    def show_ticket(self, ticket_id: int) -> None:
+        self.ticket_id = ticket_id
+        self.orders_error = self.thread_note = None
+        self._asked_thread = self._asked_orders = False
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    async def action_step(self, delta: int) -> None:
+        if self.ticket_list is None or not self.ticket_list.count:
+            return
+        index = self.ticket_list.cursor + delta
+        if not 0 <= index < self.ticket_list.count:
+            self.app.bell()
+            return
+        row = await self.ticket_list.row_at_async(index)
+        if row is None:
+            return
+        self.ticket_list.cursor = index
+        self.show_ticket(row.id)
