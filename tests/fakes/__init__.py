@@ -1,0 +1,1 @@
+"""Loopback servers that reproduce backend APIs for contract tests."""
