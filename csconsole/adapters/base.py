@@ -46,7 +46,35 @@ CANCEL = "cancel"
 EXCHANGE = "exchange"
 
 HELPDESK_ACTIONS = ("reply", "note", "status", "priority", "assign", "tags", "custom_field")
-STORE_ACTIONS = ("refund", "return_create", "return_approve", "return_decline", "return_receive", "cancel", "exchange")
+"""Helpdesk action payloads (Action.payload), one remote effect each:
+reply/note {"body"} · status {"status": one of STATUSES} · priority {"priority": 1..4} ·
+assign {"assignee": agent remote id or None, "name"} · tags {"add": [...], "remove": [...]} ·
+custom_field {"field", "value"}."""
+
+STORE_ACTIONS = ("refund", "return_create", "return_approve", "return_decline", "return_receive", "cancel")
+"""Store action payloads; Action.order_remote_id names the order, money is integer minor units:
+
+refund {"currency": "USD", "lines": [{"line": line remote id, "quantity": 1, "amount": 2495}],
+        "shipping": 0, "restock": true, "reason": one of REFUND_REASONS, "note": "", "notify": true,
+        "amount": 2495}  - "amount" is the total the agent confirmed (lines + shipping); an adapter
+        refuses (RejectedError) rather than move a different sum.
+return_create {"lines": [{"line": id, "quantity": n}], "reason": one of RETURN_REASONS, "note": ""}
+return_approve {"return": return remote id}
+return_decline {"return": id, "reason": one of DECLINE_REASONS, "note": ""}
+return_receive {"return": id}  - the parcel came back: items received (restocked if asked)
+cancel {"reason": one of CANCEL_REASONS, "refund": true, "restock": true, "notify": true, "note": ""}
+
+ActionResult.remote_id is the refund/return id; ActionResult.order is the order afterwards.
+find_applied() must find a refund by the action's idempotency_key (or the backend's own
+idempotency, e.g. Shopify's @idempotent key, re-sent unchanged) before any retry."""
+
+REFUND_REASONS = ("damaged", "defective", "wrong_item", "not_as_described", "size", "unwanted", "late_delivery",
+                  "lost_in_transit", "cancelled", "goodwill", "other")
+RETURN_REASONS = ("DEFECTIVE", "NOT_AS_DESCRIBED", "WRONG_ITEM", "UNWANTED", "SIZE_TOO_SMALL", "SIZE_TOO_LARGE",
+                  "STYLE", "COLOR", "OTHER", "UNKNOWN")
+"""Shopify's ReturnReason values, which other stores map onto."""
+DECLINE_REASONS = ("RETURN_PERIOD_ENDED", "FINAL_SALE", "OTHER")
+CANCEL_REASONS = ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "STAFF", "OTHER")
 
 
 # ----------------------------------------------------------------------------- errors

@@ -229,7 +229,7 @@ def save_orders(conn: sqlite3.Connection, orders: Sequence[OrderRecord], people:
                  o.refunded, o.shipping_refunded, o.cancelled_at, clean_line(o.shipping_address, 300), now)).fetchone()
             order_id = row[0]
             ids.append(order_id)
-            for table in ("order_line", "payment", "refund", "fulfillment"):
+            for table in ("order_line", "payment", "refund", "fulfillment", "order_return"):
                 conn.execute(f"DELETE FROM {table} WHERE order_id = ?", (order_id,))
             conn.executemany(
                 "INSERT INTO order_line (order_id, remote_id, sku, title, variant, quantity, unit_price, total,"
@@ -253,4 +253,9 @@ def save_orders(conn: sqlite3.Connection, orders: Sequence[OrderRecord], people:
                 " shipped_at, delivered_at, lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(order_id, f.remote_id, f.status, f.carrier, f.tracking_number, f.tracking_url, f.shipped_at,
                   f.delivered_at, json.dumps([list(x) for x in f.lines])) for f in o.fulfillments])
+            conn.executemany(
+                "INSERT INTO order_return (order_id, remote_id, status, reason, note, decline_reason, lines, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(order_id, r.remote_id, r.status, r.reason, clean(r.note or ""), r.decline_reason,
+                  json.dumps([list(x) for x in r.lines]), r.created_at) for r in o.returns])
     return ids

@@ -260,7 +260,29 @@ CREATE TABLE draft (
 );
 """
 
-STEPS: tuple[str, ...] = (V1,)
+V2 = r"""
+CREATE TABLE order_return (
+    id INTEGER PRIMARY KEY,
+    order_id INTEGER NOT NULL,
+    remote_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    note TEXT,
+    decline_reason TEXT,
+    lines TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL,
+    UNIQUE (order_id, remote_id)
+);
+CREATE INDEX order_return_status ON order_return (status);
+
+CREATE INDEX ticket_created ON ticket (created_at);
+CREATE INDEX ticket_solved ON ticket (solved_at) WHERE solved_at IS NOT NULL;
+CREATE INDEX ticket_assignee_solved ON ticket (assignee_id, solved_at) WHERE solved_at IS NOT NULL;
+CREATE INDEX outbox_approval ON outbox (state) WHERE state = 'approval';
+"""
+"""Returns on orders; indexes for the lead dashboard (created and solved per hour, per agent)."""
+
+STEPS: tuple[str, ...] = (V1, V2)
 """STEPS[n] upgrades a file from version n to n + 1."""
 
 LATEST = len(STEPS)

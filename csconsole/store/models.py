@@ -217,6 +217,22 @@ class Fulfillment(SQLModel, table=True):
     lines: str = "[]"
 
 
+class OrderReturn(SQLModel, table=True):
+    """A return on an order: requested → open (approved) → received → closed, or declined."""
+
+    __tablename__ = "order_return"
+    __table_args__ = (UniqueConstraint("order_id", "remote_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int
+    remote_id: str
+    status: str = Field(index=True)
+    reason: str | None = None
+    note: str | None = None
+    decline_reason: str | None = None
+    lines: str = "[]"
+    created_at: int
+
+
 class Outbox(SQLModel, table=True):
     """An agent's intent, waiting to reach the backend exactly once."""
 
