@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Install (once) and start a real Request Tracker 5 on 127.0.0.1 for the integration tests.
+#
+# Run as root on Debian 12. Idempotent: when RT already answers it returns at once; when
+# RT is installed but stopped it only (re)writes the config and starts the server.
+#
+#   tests/rt/start.sh           install if needed, configure, start, wait for REST 2.0
+#   tests/rt/start.sh --fresh   the same, on a pristine copy of the database (all tickets gone)
+#
+# Why the extra steps beyond Debian's defaults (see ../shared/reference/rt5-local-server.md):
+# - MailCommand testfile: correspondence must never send mail.
+# - Timezone UTC: TicketSQL dates are read in the server's zone; the adapter copes with any
+#   zone, but the test server should be unsurprising.
+# - BcryptCost 4, then root's password set again: with Debian's cost 12 every basic-auth
+#   request spends ~240 ms hashing, which would make the tests slow for no reason.
+set -euo pipefail
+
+RT_PORT="${CSCONSOLE_RT_PORT:-8089}"
+RT_PASSWORD="${CSCONSOLE_RT_PASSWORD:-password}"
+STATE="${CSCONSOLE_RT_STATE:-/var/lib/csconsole-rt}"
+RT_DB=/var/lib/dbconfig-common/sqlite3/request-tracker5/rtdb
+RT_SERVER=/usr/share/request-tracker5/libexec/rt-server
+SITE_CONFIG=/etc/request-tracker5/RT_SiteConfig.d/99-csconsole-tests.pm
+URL="http://127.0.0.1:${RT_PORT}"
+
+fresh=0
+[ "${1:-}" = "--fresh" ] && fresh=1
+
+answers() {
+    curl -sf -m 5 -u "root:${RT_PASSWORD}" "${URL}/REST/2.0/rt" >/dev/null 2>&1
+}
+
+if [ "$fresh" = 0 ] && command -v curl >/dev/null 2>&1 && answers; then
+    echo "RT already answers at ${URL}"
+    exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+    echo "tests/rt/start.sh installs and starts RT system-wide: run it as root" >&2
+    exit 1
+fi
+
+mkdir -p "$STATE"
+
+if ! dpkg-query -W -f='${Status}' request-tracker5 2>/dev/null | grep -q "install ok installed" \
+        || ! dpkg-query -W -f='${Status}' rt5-db-sqlite 2>/dev/null | grep -q "install ok installed"; then
+    echo "installing Request Tracker 5 from Debian (about a minute)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    printf '%s\n' \
+        "request-tracker5 request-tracker5/dbconfig-install boolean true" \
+        "request-tracker5 request-tracker5/database-type select sqlite3" | debconf-set-selections
+    packages=(request-tracker5 rt5-db-sqlite)
+    command -v curl >/dev/null 2>&1 || packages+=(curl)
+    apt-get install -y -q --no-install-recommends "${packages[@]}"
+fi
+
+# The database exactly as the package created it, kept once, for --fresh.
+if [ ! -f "$STATE/rtdb.pristine" ]; then
+    cp -p "$RT_DB" "$STATE/rtdb.pristine"
+fi
+
+# Stop a server we started before (it may be wedged, or --fresh needs the file).
+"$(dirname "$0")/stop.sh" >/dev/null 2>&1 || true
+
+if [ "$fresh" = 1 ]; then
+    cp -p "$STATE/rtdb.pristine" "$RT_DB"
+fi
+
+cat >"$SITE_CONFIG" <<CONF
+# Written by csconsole's tests/rt/start.sh: a loopback-only test server.
+Set(\$WebPath, "");
+Set(\$WebDomain, "127.0.0.1");
+Set(\$WebPort, ${RT_PORT});
+Set(\$WebBaseURL, "${URL}");
+Set(\$MailCommand, "testfile");
+Set(\$LogToSTDERR, "warning");
+Set(\$Timezone, "UTC");
+Set(\$BcryptCost, 4);
+1;
+CONF
+
+# Re-set root's password so it is hashed again at the low cost set above.
+RT_PASSWORD="$RT_PASSWORD" perl -I/usr/share/request-tracker5/lib -e '
+    use strict; use warnings;
+    use RT; RT::LoadConfig(); RT::Init();
+    my $user = RT::User->new(RT->SystemUser);
+    $user->Load("root") or die "no root user\n";
+    my ($ok, $msg) = $user->SetPassword($ENV{RT_PASSWORD});
+    die "cannot set the password: $msg\n" unless $ok;
+' 2>"$STATE/set-password.log" || { cat "$STATE/set-password.log" >&2; exit 1; }
+
+# The server outlives this script: its own session, output to a log, its pid in a file.
+setsid "$RT_SERVER" --server Standalone --host 127.0.0.1 --port "$RT_PORT" \
+    >"$STATE/rt-server.log" 2>&1 </dev/null &
+echo $! >"$STATE/rt-server.pid"
+
+for _ in $(seq 1 300); do
+    if answers; then
+        echo "RT answers at ${URL} (pid $(cat "$STATE/rt-server.pid"), log $STATE/rt-server.log)"
+        exit 0
+    fi
+    if ! kill -0 "$(cat "$STATE/rt-server.pid")" 2>/dev/null; then
+        break
+    fi
+    sleep 0.2
+done
+echo "RT did not start; the end of its log:" >&2
+tail -n 30 "$STATE/rt-server.log" >&2
+exit 1
