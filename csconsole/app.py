@@ -27,7 +27,9 @@ CHANGE_COALESCE = 0.3
 
 class CSConsole(App):
     TITLE = "csconsole"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ["app.tcss", "screens/queue.tcss", "screens/ticket.tcss"]
+    """Screen styles sit beside their screens but load with the app: a stylesheet added when
+    a screen is first pushed makes Textual restyle every widget at that moment."""
     BINDINGS = [
         Binding("question_mark", "help", "Keys", key_display="?", id="app.help"),
         Binding("ctrl+r,f5", "sync_now", "Sync now", show=False, id="app.sync"),
@@ -124,6 +126,19 @@ class CSConsole(App):
         if message.state in ("failed", "conflict"):
             where = f" on #{message.ticket_id}" if message.ticket_id else ""
             self.notify(f"{message.state}{where}: {message.text}", severity="error", timeout=8, markup=False)
+
+    # -- navigation
+    def open_ticket(self, ticket_id: int, ticket_list=None) -> None:
+        """Show a ticket in the one TicketScreen the app keeps (see its docstring)."""
+        from csconsole.screens.ticket import TicketScreen
+
+        if "ticket" not in self._installed_screens:
+            self.install_screen(TicketScreen(), "ticket")
+        screen = self.get_screen("ticket")
+        assert isinstance(screen, TicketScreen)
+        screen.show_ticket(ticket_id, ticket_list)
+        if self.screen is not screen:
+            self.push_screen(screen)
 
     # -- actions
     def action_help(self) -> None:

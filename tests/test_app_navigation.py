@@ -104,7 +104,7 @@ async def test_thread_shows_replies_and_notes_differently(workspace):
     app = app_for(workspace)
     async with app.run_test(size=(160, 50)) as pilot:
         await loaded_queue(pilot)
-        await pilot.app.push_screen(TicketScreen(tid))
+        pilot.app.open_ticket(tid)
         screen = pilot.app.screen
         await wait_for(pilot, lambda: screen.detail is not None)
         await wait_for(pilot, lambda: screen.query(".note"), what="note widget")

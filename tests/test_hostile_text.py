@@ -68,7 +68,7 @@ async def test_hostile_ticket_in_queue_and_thread(workspace):
         assert "[bold red]FREE[/]" in text  # literal, not styled
         assert "pwned" not in text and "\x1b" not in text
         assert pilot.app.is_running  # the [@click=app.quit] did nothing
-        await pilot.app.push_screen(TicketScreen(tid))
+        pilot.app.open_ticket(tid)
         screen = pilot.app.screen
         await wait_for(pilot, lambda: screen.detail is not None, what="hostile ticket")
         await wait_for(pilot, lambda: screen.query(".message"), what="messages")

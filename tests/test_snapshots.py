@@ -35,7 +35,7 @@ def test_ticket_screen(workspace, snap_compare):
 
     async def run_before(pilot) -> None:
         await _queue_ready(pilot)
-        await pilot.app.push_screen(TicketScreen(tid))
+        pilot.app.open_ticket(tid)
         await wait_for(pilot, lambda: pilot.app.screen.detail is not None)
         await wait_for(pilot, lambda: pilot.app.screen.query(".message"))
         await pilot.pause()

@@ -19,7 +19,6 @@ from csconsole.widgets.views_bar import ViewsBar
 
 
 class QueueScreen(Screen):
-    CSS_PATH = "queue.tcss"
     BINDINGS = [
         Binding("v", "pick_view", "Views", id="queue.views"),
         Binding("R", "reload", "Reload", show=False, id="queue.reload"),
@@ -122,9 +121,7 @@ class QueueScreen(Screen):
 
     @on(TicketList.Opened)
     def _open(self, event: TicketList.Opened) -> None:
-        from csconsole.screens.ticket import TicketScreen
-
-        self.app.push_screen(TicketScreen(event.ticket_id, self.ticket_list))
+        self.app.open_ticket(event.ticket_id, self.ticket_list)  # type: ignore[attr-defined]
 
     def action_pick_view(self) -> None:
         from csconsole.screens.view_picker import ViewPicker

@@ -126,26 +126,40 @@ class SyncEngine:
             self._emit(state="error", last_error=f"{type(exc).__name__}: {exc}")
         return False
 
+    def _call_soon(self, callback: Callable[[], Any]) -> bool:
+        """Schedule on the engine's loop from any thread; False once the engine has stopped."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return False
+        try:
+            loop.call_soon_threadsafe(callback)
+        except RuntimeError:  # closed between the check and the call
+            return False
+        return True
+
     def stop(self) -> None:
         """Thread-safe."""
-        if self.loop and self._stop:
-            self.loop.call_soon_threadsafe(self._stop.set)
+        if self._stop is not None:
+            self._call_soon(self._stop.set)
             self.wake()
 
     def wake(self, pull: bool = False) -> None:
         """Thread-safe: the outbox has new rows (or the user asked to sync now)."""
-        if self.loop is None or self._wake_push is None:
-            return
-        self.loop.call_soon_threadsafe(self._wake_push.set)
+        if self._wake_push is not None:
+            self._call_soon(self._wake_push.set)
         if pull and self._wake_pull is not None:
-            self.loop.call_soon_threadsafe(self._wake_pull.set)
+            self._call_soon(self._wake_pull.set)
 
     def submit(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Thread-safe: run a request (thread fetch, orders, prefetch) on the engine's loop."""
-        if self.loop is None:
+        loop = self.loop
+        if loop is None or loop.is_closed():
             coro.close()
             return
-        asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            asyncio.run_coroutine_threadsafe(coro, loop)
+        except RuntimeError:
+            coro.close()
 
     async def _sleep(self, seconds: float, event: asyncio.Event) -> None:
         assert self._stop is not None

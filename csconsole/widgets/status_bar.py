@@ -85,4 +85,4 @@ class StatusBar(Static):
         line.append(" " * gap)
         line.append_text(right)
         line.truncate(width)
-        self.update(line)
+        self.update(line, layout=False)

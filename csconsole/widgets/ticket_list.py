@@ -15,6 +15,7 @@ from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -31,6 +32,8 @@ from csconsole.widgets import tcss
 PAGE = 100
 KEEP_PAGES = 24
 """Pages kept in memory: about 2,400 rows, a few hundred kilobytes."""
+STRIP_CACHE = 400
+"""Rendered rows kept: scrolling by one line then re-renders one row, not the whole screen."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ class TicketList(ScrollView, can_focus=True):
         self._generation = 0
         self._layout: list[tuple[Column, int]] = []
         self._waiters: dict[int, list[asyncio.Future[list[QueueRow]]]] = {}
+        self._styles: dict[str, Style] = {}
+        self._strips: LRUCache[tuple, Strip] = LRUCache(STRIP_CACHE)
 
     # ------------------------------------------------------------------ data
     def set_view(self, view: ViewQuery, *, columns: tuple[str, ...] | None = None, cursor: int = 0) -> None:
@@ -309,6 +314,7 @@ class TicketList(ScrollView, can_focus=True):
         fixed = sum(c.width for c in chosen if c.width) + len(chosen) - 1
         flexible = max(width - fixed, 10)
         self._layout = [(c, c.width or flexible) for c in chosen]
+        self._strips.clear()
         self.refresh()
 
     def header_text(self) -> str:
@@ -317,27 +323,47 @@ class TicketList(ScrollView, can_focus=True):
             self._relayout()
         return " ".join(set_cell_size(c.title, w) for c, w in self._layout)
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._strips.clear()
+
+    def _style(self, name: str) -> Style:
+        """Component styles, looked up once per theme instead of once per cell."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style if name == "base" else self.get_component_rich_style(name)
+            self._styles[name] = style
+        return style
+
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_offset.y) + y
         width = self._width
         if self.count is not None and index >= self.count:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._style("base"))
         row = self.row_at(index)
-        base = self.rich_style
-        if index == self.cursor and self.count:
-            base = base + self.get_component_rich_style("ticket-list--cursor")
+        is_cursor = index == self.cursor and bool(self.count)
+        base = self._style("base")
+        if is_cursor:
+            base = base + self._style("ticket-list--cursor")
         if row is None:
             if self.count == 0:
                 return Strip.blank(width, base)
-            style = base + self.get_component_rich_style("ticket-list--placeholder")
+            style = base + self._style("ticket-list--placeholder")
             text = "  loading…" if self.count is None or index < (self.count or 0) else ""
             return Strip([Segment(set_cell_size(text, width), style)], width)
-        if row.id in self.selected:
-            base = base + self.get_component_rich_style("ticket-list--selected")
-        return Strip(self._segments(row, base), width).crop(0, width)
-
-    def _segments(self, row: QueueRow, base: Style) -> list[Segment]:
         now = clock.now()
+        selected = row.id in self.selected
+        key = (row, is_cursor, selected, width, now // 60)
+        strip = self._strips.get(key)
+        if strip is None:
+            if selected:
+                base = base + self._style("ticket-list--selected")
+            strip = Strip(self._segments(row, base, now), width).crop(0, width)
+            self._strips[key] = strip
+        return strip
+
+    def _segments(self, row: QueueRow, base: Style, now: int) -> list[Segment]:
         out: list[Segment] = []
         for n, (column, width) in enumerate(self._layout):
             text, style = self._cell(column.key, row, now)
@@ -350,7 +376,7 @@ class TicketList(ScrollView, can_focus=True):
         return out
 
     def _cell(self, key: str, row: QueueRow, now: int) -> tuple[str, Style | None]:
-        c = self.get_component_rich_style
+        c = self._style
         if key == "sel":
             return ("●" if row.id in self.selected else ("↑" if row.pending_actions else " ")), (
                 c("ticket-list--pending") if row.pending_actions and row.id not in self.selected else None)

@@ -42,4 +42,4 @@ class ViewsBar(Static):
             line.append("│", style="dim")
         if self.search is not None:
             line.append(f" / {clean_line(self.search, 60)} ", style="reverse bold")
-        self.update(line)
+        self.update(line, layout=False)
