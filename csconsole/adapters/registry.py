@@ -15,6 +15,7 @@ GROUP = "csconsole.adapters"
 _BUILTIN = {
     "demo": "csconsole.adapters.demo.helpdesk:DemoHelpdesk",
     "demo-store": "csconsole.adapters.demo.commerce:DemoStore",
+    "shopify": "csconsole.adapters.shopify:ShopifyStore",
 }
 """Used only when the package metadata is missing (running from a bare checkout)."""
 
