@@ -11,7 +11,7 @@
 # - MailCommand testfile: correspondence must never send mail.
 # - Timezone UTC: TicketSQL dates are read in the server's zone; the adapter copes with any
 #   zone, but the test server should be unsurprising.
-# - BcryptCost 4, then root's password set again: with Debian's cost 12 every basic-auth
+# - BcryptCost 4, then the passwords set again: with Debian's cost 12 every basic-auth
 #   request spends ~240 ms hashing, which would make the tests slow for no reason.
 set -euo pipefail
 
@@ -80,15 +80,45 @@ Set(\$BcryptCost, 4);
 1;
 CONF
 
-# Re-set root's password so it is hashed again at the low cost set above.
+# Accounts and fields the integration tests rely on, set up through RT's own API:
+# - root's password set again, so it is hashed at the low cost set above;
+# - csconsole-viewer, a privileged agent who may see tickets but not change them (the
+#   "200 OK with Permission Denied" path of PUT /ticket);
+# - Tags, a multi-value custom field on every queue (RT has no tags of its own).
 RT_PASSWORD="$RT_PASSWORD" perl -I/usr/share/request-tracker5/lib -e '
     use strict; use warnings;
     use RT; RT::LoadConfig(); RT::Init();
-    my $user = RT::User->new(RT->SystemUser);
-    $user->Load("root") or die "no root user\n";
-    my ($ok, $msg) = $user->SetPassword($ENV{RT_PASSWORD});
-    die "cannot set the password: $msg\n" unless $ok;
-' 2>"$STATE/set-password.log" || { cat "$STATE/set-password.log" >&2; exit 1; }
+    my $password = $ENV{RT_PASSWORD};
+    my $root = RT::User->new(RT->SystemUser);
+    $root->Load("root") or die "no root user\n";
+    my ($ok, $msg) = $root->SetPassword($password);
+    die "cannot set the password of root: $msg\n" unless $ok;
+
+    my $viewer = RT::User->new(RT->SystemUser);
+    $viewer->Load("csconsole-viewer");
+    if ($viewer->id) {
+        ($ok, $msg) = $viewer->SetPassword($password);
+    } else {
+        ($ok, $msg) = $viewer->Create(Name => "csconsole-viewer", RealName => "Read-only agent",
+            EmailAddress => "viewer\@csconsole.test", Privileged => 1, Password => $password);
+    }
+    die "cannot set up csconsole-viewer: $msg\n" unless $ok;
+    for my $right (qw(ShowTicket ShowTicketComments SeeQueue SeeCustomField)) {
+        next if $viewer->PrincipalObj->HasRight(Right => $right, Object => RT->System);
+        ($ok, $msg) = $viewer->PrincipalObj->GrantRight(Right => $right, Object => RT->System);
+        die "cannot grant $right: $msg\n" unless $ok;
+    }
+
+    my $cf = RT::CustomField->new(RT->SystemUser);
+    $cf->LoadByName(Name => "Tags", LookupType => RT::Ticket->CustomFieldLookupType);
+    unless ($cf->id) {
+        ($ok, $msg) = $cf->Create(Name => "Tags", Type => "Freeform", MaxValues => 0,
+            LookupType => RT::Ticket->CustomFieldLookupType, Description => "csconsole tags");
+        die "cannot create the Tags field: $msg\n" unless $ok;
+        ($ok, $msg) = $cf->AddToObject(RT::Queue->new(RT->SystemUser));
+        die "cannot apply the Tags field to every queue: $msg\n" unless $ok;
+    }
+' 2>"$STATE/setup.log" || { cat "$STATE/setup.log" >&2; exit 1; }
 
 # The server outlives this script: its own session, output to a log, its pid in a file.
 setsid "$RT_SERVER" --server Standalone --host 127.0.0.1 --port "$RT_PORT" \
