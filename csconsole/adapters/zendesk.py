@@ -120,7 +120,8 @@ class ZendeskAdapter(HelpdeskAdapter):
         remaining = _header_int(response, "X-Rate-Limit-Remaining")
         if remaining is None or remaining > self.rate_reserve:
             return
-        wait = min(_header_int(response, "ratelimit-reset") or 10, 60)
+        reset = _header_int(response, "ratelimit-reset")
+        wait = 10 if reset is None else min(reset, 60)
         self.driver.notify(f"Zendesk API budget nearly spent ({remaining} calls left): pausing {wait}s")
         await asyncio.sleep(wait)
 
@@ -431,9 +432,11 @@ class ZendeskAdapter(HelpdeskAdapter):
         if action.base_version:
             ticket |= {"safe_update": True, "updated_stamp": action.base_version}
         path = f"/tickets/{_ticket_path_id(action.ticket_remote_id)}.json"
-        response = await self.http.request("PUT", path, json={"ticket": ticket}, ok=(409,))
+        response = await self.http.request("PUT", path, json={"ticket": ticket}, ok=(409, 422))
         if response.status_code == 409:
             return await self._conflict(action, response)
+        if response.status_code == 422:
+            raise RejectedError(f"Zendesk refused the change: {_refusal(response)}")
         data = parse_json(response, f"zendesk PUT {path}", maybe_applied=True)
         updated = data.get("ticket") if isinstance(data, dict) else None
         if not isinstance(updated, dict) or not isinstance(updated.get("updated_at"), str):
@@ -658,6 +661,21 @@ def _reason(exc: Exception) -> str:
 
 def _bad(where: str, what: str) -> AdapterError:
     return AdapterError(f"zendesk sent an answer this console cannot read ({where}: {what})")
+
+
+def _refusal(response: httpx.Response) -> str:
+    """Zendesk's own words for a 422: the descriptions under ``details``, else the summary."""
+    try:
+        body = response.json()
+    except ValueError:
+        return clean_line(response.text, 300) or "422"
+    words: list[Any] = []
+    if isinstance(body, dict):
+        details = body.get("details")
+        for problems in details.values() if isinstance(details, dict) else ():
+            words += [p.get("description") for p in problems if isinstance(p, dict)] if isinstance(problems, list) else []
+        words = [w for w in words if isinstance(w, str)] or [body.get("description") or body.get("error")]
+    return clean_line("; ".join(w for w in words if isinstance(w, str)), 300) or "422"
 
 
 def _header_int(response: httpx.Response, name: str) -> int | None:

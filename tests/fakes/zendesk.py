@@ -9,7 +9,9 @@ answering ``{ticket, audit}``, 409 ``UpdateConflict`` on a stale ``updated_stamp
 ``X-Rate-Limit``/``X-Rate-Limit-Remaining`` (plus ``ratelimit-*`` on lists) on every answer.
 Tests queue one-off replies (429 with Retry-After, 5xx, garbage) through ``fake.server``.
 
-Time is the fake's own: every change moves ``now`` on by a second, so stamps differ.
+Time is the fake's own, starting just before the tests' frozen clock (so a comment made
+now is 'after the action was first tried'); every change moves it on by a second, so
+stamps differ.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def _decode(cursor: str) -> list[str]:
 
 
 class FakeZendesk:
-    def __init__(self, *, now: int = 1795000000 - 86400 * 30, rate_limit: int = 700) -> None:
+    def __init__(self, *, now: int = 1795000000 - 120, rate_limit: int = 700) -> None:
         self.server = FakeServer()
         self.lock = threading.RLock()
         self.now = now
@@ -157,12 +159,15 @@ class FakeZendesk:
 
     def customer_reply(self, tid: int, body: str) -> None:
         """The customer writes again: the ticket reopens and its stamp moves."""
+        self.add_comment(tid, self.tickets[tid]["requester_id"], body, status="open")
+
+    def add_comment(self, tid: int, author: int, body: str, public: bool = True, **fields: Any) -> int:
         with self.lock:
             at = self.tick()
-            ticket = self.tickets[tid]
-            self._comment(tid, ticket["requester_id"], body, True, at)
-            ticket.update(updated_at=iso(at), status="open")
+            comment = self._comment(tid, author, body, public, at)
+            self.tickets[tid].update(fields, updated_at=iso(at))
             self._changed(tid)
+            return comment["id"]
 
     def set(self, tid: int, **fields: Any) -> None:
         """Someone else (the web UI) changes a ticket."""
@@ -199,11 +204,11 @@ class FakeZendesk:
         def serve(request: Request) -> Reply:
             with self.lock:
                 self.rate_remaining = max(self.rate_remaining - 1, 0)
-                headers = {"X-Rate-Limit": str(self.rate_limit), "X-Rate-Limit-Remaining": str(self.rate_remaining)}
+                headers = {"X-Rate-Limit": str(self.rate_limit), "X-Rate-Limit-Remaining": str(self.rate_remaining),
+                           "ratelimit-limit": str(self.rate_limit), "ratelimit-remaining": str(self.rate_remaining),
+                           "ratelimit-reset": str(self.rate_reset)}
                 if listing:
-                    headers |= {"ratelimit-limit": str(self.rate_limit), "ratelimit-remaining": str(self.rate_remaining),
-                                "ratelimit-reset": str(self.rate_reset),
-                                "zendesk-ratelimit-tickets-index": "total=100; remaining=99; resets=41"}
+                    headers["zendesk-ratelimit-tickets-index"] = "total=100; remaining=99; resets=41"
                 uid = self.tokens.get(request.headers.get("Authorization", ""))
                 if uid is None:
                     reply = Reply(401, UNAUTHORIZED)
@@ -396,6 +401,9 @@ class FakeZendesk:
                                                              "X-Rate-Limit-Remaining": "0"}), times)
 
     def __enter__(self) -> "FakeZendesk":
+        # Poll for shutdown every 50 ms rather than 500: tests start dozens of these.
+        self.server.thread = threading.Thread(target=self.server.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                              daemon=True)
         self.server.__enter__()
         return self
 
