@@ -92,36 +92,50 @@ class Library:
 
 
 def _load(folders: Sequence[Folder]) -> tuple[list[Macro], list[Problem]]:
+    return load_files([(path, folder.user) for folder in folders for path in _files(folder.path)])
+
+
+def load_files(files: Sequence[tuple[Path, bool]]) -> tuple[list[Macro], list[Problem]]:
+    """Load (path, is_user) files in order: a later file of the same name replaces an earlier
+    one. Returns the macros sorted by name, and every problem (broken files, key clashes)."""
     from csconsole.macros.loader import load_file
 
     by_slug: dict[str, Macro | None] = {}
     problems_by_slug: dict[str, list[Problem]] = {}
-    for folder in folders:
-        for path in _files(folder.path):
-            macro, problems = load_file(path, user=folder.user)
-            by_slug[path.stem] = macro
-            problems_by_slug[path.stem] = problems
+    for path, user in files:
+        macro, problems = load_file(path, user=user)
+        by_slug[path.stem] = macro
+        problems_by_slug[path.stem] = problems
     problems = [p for slug in sorted(problems_by_slug) for p in problems_by_slug[slug]]
-    macros = [m for m in by_slug.values() if m is not None]
-    macros, clashes = _settle_keys(macros)
+    macros, clashes = _settle_keys([m for m in by_slug.values() if m is not None])
     return sorted(macros, key=lambda m: (m.name.casefold(), m.slug)), problems + clashes
 
 
+def expand(paths: Sequence[Path]) -> list[Path]:
+    """Files as given, folders as their *.toml files (for `csconsole macros validate`)."""
+    out: list[Path] = []
+    for path in paths:
+        out.extend(_files(path) if path.is_dir() else [path])
+    return out
+
+
 def _settle_keys(macros: list[Macro]) -> tuple[list[Macro], list[Problem]]:
-    """One macro per quick key: the user's own macros choose first, then by file name."""
+    """One macro per quick key. The user's own macros choose first: taking a shipped macro's
+    key is a choice (the shipped one loses it quietly), but two files of the same origin
+    wanting one key is a mistake, reported on the later file."""
     owner: dict[str, Macro] = {}
     settled, problems = [], []
     for macro in sorted(macros, key=lambda m: (not m.user, m.slug)):
-        if macro.key is None:
+        first = owner.get(macro.key) if macro.key is not None else None
+        if first is None:
+            if macro.key is not None:
+                owner[macro.key] = macro
             settled.append(macro)
-        elif macro.key in owner:
-            first = owner[macro.key]
+            continue
+        if first.user == macro.user:
             problems.append(_key_problem(macro, f"quick key {macro.key!r} is already used by {first.path.name};"
                                                 f" {macro.path.name} has no quick key until one of them changes"))
-            settled.append(replace(macro, key=None))
-        else:
-            owner[macro.key] = macro
-            settled.append(macro)
+        settled.append(replace(macro, key=None))
     return settled, problems
 
 
