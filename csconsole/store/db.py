@@ -43,7 +43,6 @@ def connect(path: Path, *, readonly: bool = False, shared: bool = False) -> sqli
                 raise CacheError(f"{path}: SQLite refused WAL mode (got {mode})")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA temp_store = MEMORY")
-        conn.execute("PRAGMA mmap_size = 268435456")
         if not readonly:
             migrate(conn, path)
         else:
