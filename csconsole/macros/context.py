@@ -279,10 +279,10 @@ def _the_order(conn: sqlite3.Connection, t: sqlite3.Row) -> tuple[sqlite3.Row | 
         return named[0], True, ""
     if own:
         return own[0], False, ""
-    if refs:
-        return None, False, "the order the thread names is not one of this customer's"
     if t["r_asked"] is None:
         return None, False, "the customer's orders have not been loaded yet"
+    if refs:
+        return None, False, "the order the thread names is not one of this customer's"
     return None, False, "the customer has no orders"
 
 

@@ -43,11 +43,20 @@ class _Checker:
         spot = self.source.key(table, key, index)
         self.problems.append(Problem(self.path, spot.line, spot.column, message))
 
-    def unknown_keys(self, data: dict[str, Any], table: str, known: Any, index: int = 0) -> None:
+    def unknown_keys(self, data: dict[str, Any], table: str, known: Any, index: int = 0,
+                     elsewhere: tuple[str, tuple[str, ...]] | None = None) -> None:
+        """Report keys not in ``known``; ``elsewhere`` (table, keys) recognises a key that
+        belongs in another table, such as ``status`` written above ``[actions]``."""
         for key in data:
             if key not in known:
                 close = difflib.get_close_matches(key, list(known), n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
+                moved = difflib.get_close_matches(key, list(elsewhere[1]), n=1) if elsewhere and not close else []
+                if close:
+                    hint = f"did you mean {close[0]!r}?"
+                elif moved:
+                    hint = f"did you mean {moved[0]!r} under [{elsewhere[0]}]?"  # type: ignore[index]
+                else:
+                    hint = f"known: {', '.join(sorted(known))}"
                 where = f"[{table}] " if table else ""
                 self.at(table, key, f"{where}unknown key {key!r} ({hint})", index)
 
@@ -96,7 +105,7 @@ def parse(path: Path, text: str, *, user: bool = False) -> tuple[Macro | None, l
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
         return None, [Problem(path, line, column, f"not valid TOML: {reason}")]
     check = _Checker(path, Source(text))
-    check.unknown_keys(data, "", TOP_KEYS)
+    check.unknown_keys(data, "", TOP_KEYS, elsewhere=("actions", ACTION_KEYS))
     name = clean_line(check.typed(data, "", "name", str, ""), 120)
     if not name:
         check.at("", "name" if "name" in data else None, 'a macro needs a name = "..."')
