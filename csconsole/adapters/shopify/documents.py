@@ -84,8 +84,7 @@ query Order($id: ID!) {{
       id createdAt note
       totalRefundedSet {{ {MONEY} }}
       refundLineItems(first: 10) {{
-        nodes {{ lineItem {{ id }} quantity restockType
-                 subtotalSet {{ {MONEY} }} totalTaxSet {{ {MONEY} }} }}
+        nodes {{ lineItem {{ id }} quantity restockType subtotalSet {{ {MONEY} }} }}
       }}
       refundShippingLines(first: 2) {{
         nodes {{ subtotalAmountSet {{ {MONEY} }} taxAmountSet {{ {MONEY} }} }}
@@ -95,7 +94,7 @@ query Order($id: ID!) {{
       nodes {{
         id name status createdAt
         decline {{ reason note }}
-        returnLineItems(first: 10) {{
+        returnLineItems(first: 5) {{
           nodes {{
             id quantity processedQuantity unprocessedQuantity returnReason returnReasonNote
             ... on ReturnLineItem {{ fulfillmentLineItem {{ id lineItem {{ id }} }} }}

@@ -93,8 +93,7 @@ def currency_of(order: Mapping[str, Any]) -> str:
 
 
 def refund_record(refund: Mapping[str, Any], currency: str) -> RefundRecord:
-    lines = tuple((item["lineItem"]["id"], int(item["quantity"]),
-                   minor(item.get("subtotalSet"), currency) + minor(item.get("totalTaxSet"), currency))
+    lines = tuple((item["lineItem"]["id"], int(item["quantity"]), minor(item.get("subtotalSet"), currency))
                   for item in nodes(refund.get("refundLineItems")))
     shipping = sum(minor(s.get("subtotalAmountSet"), currency) + minor(s.get("taxAmountSet"), currency)
                    for s in nodes(refund.get("refundShippingLines")))
@@ -123,9 +122,13 @@ def return_record(ret: Mapping[str, Any], order_created: int) -> ReturnRecord:
         mapped = "received"
     first = lines[0][0] if lines else {}
     decline = ret.get("decline") or {}
+    per_line: Counter[str] = Counter()
+    for item, line in lines:
+        if line:
+            per_line[line] += int(item["quantity"])  # a line shipped in two parcels is one line here
     return ReturnRecord(
         remote_id=ret["id"], status=mapped, created_at=timestamp(ret.get("createdAt")) or order_created,
-        reason=first.get("returnReason"), lines=tuple((line, int(item["quantity"])) for item, line in lines if line),
+        reason=first.get("returnReason"), lines=tuple(per_line.items()),
         note=untagged(first.get("returnReasonNote")) or decline.get("note"), decline_reason=decline.get("reason"))
 
 
