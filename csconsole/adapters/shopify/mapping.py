@@ -20,7 +20,14 @@ from datetime import datetime
 from typing import Any
 
 from csconsole.adapters.base import (
-    AdapterError, FulfillmentRecord, LineRecord, OrderRecord, PaymentRecord, PersonRecord, RefundRecord, ReturnRecord,
+    AdapterError,
+    FulfillmentRecord,
+    LineRecord,
+    OrderRecord,
+    PaymentRecord,
+    PersonRecord,
+    RefundRecord,
+    ReturnRecord,
 )
 from csconsole.money import Money
 
@@ -63,7 +70,7 @@ def untagged(note: str | None) -> str | None:
 def timestamp(value: str | None) -> int | None:
     if not value:
         return None
-    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    return int(datetime.fromisoformat(value).timestamp())
 
 
 def minor(bag: Any, currency: str) -> int:
