@@ -74,3 +74,12 @@ def test_missing_user_folder_is_fine(tmp_path):
 def test_shipped_folder_found_from_a_source_checkout():
     path = library.shipped_dir()
     assert path.is_dir() and (path / "wismo-shipped.toml").exists()
+
+
+def test_the_wheel_puts_the_folder_where_the_library_looks():
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    force_include = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert force_include["macros"] == f"csconsole/{library.SHIPPED_PACKAGE_DIR}"

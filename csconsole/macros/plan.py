@@ -58,12 +58,9 @@ class Plan:
     subject: str
     steps: tuple[Step, ...]
 
-    def body(self, kind: str) -> str | None:
-        return next((s.payload["body"] for s in self.steps if s.kind == kind), None)
-
     @property
     def reply(self) -> str | None:
-        return self.body("reply")
+        return next((s.payload["body"] for s in self.steps if s.kind == "reply"), None)
 
     def with_reply(self, text: str) -> "Plan":
         """The same plan with the agent's edited reply (sent as written, never re-rendered:
@@ -87,7 +84,8 @@ def describe(p: Plan) -> str:
         if s.kind in ("reply", "note"):
             out += ["", f"── {s.summary} ──", s.payload["body"]]
     others = [s for s in p.steps if s.kind not in ("reply", "note")]
-    out += ["", "── actions ──"] + [f"• {s.summary}" for s in others] if others else []
+    if others:
+        out += ["", "── actions ──", *(f"• {s.summary}" for s in others)]
     if not p.steps:
         out += ["", "(nothing to change: the ticket already looks like this)"]
     return "\n".join(out) + "\n"
@@ -99,42 +97,48 @@ def fits(ctx: context.TicketContext, macro: Macro) -> bool:
 
 
 def plan(conn: sqlite3.Connection, macro: Macro, ticket_id: int, settings: Settings) -> Plan:
+    """What applying ``macro`` to the ticket would queue; PlanError says why it cannot."""
     try:
         ctx = context.build(conn, ticket_id, settings)
+        fitting = fits(ctx, macro)
     except context.NoSuchTicket as exc:
         raise PlanError(ticket_id, str(exc)) from None
-    return plan_with(conn, macro, ctx, settings)
-
-
-def plan_with(conn: sqlite3.Connection, macro: Macro, ctx: context.TicketContext, settings: Settings) -> Plan:
-    ticket_id = ctx.ticket_id
-    if macro.needs_store and not settings.has_store:
-        raise PlanError(ticket_id, "this macro has store steps, and this workspace has no store")
-    try:
-        if not fits(ctx, macro):
-            raise PlanError(ticket_id, f"does not fit this ticket: `{macro.when}` is false")
     except templates.RenderError as exc:
         raise PlanError(ticket_id, str(exc)) from None
-    steps: list[Step] = []
+    if macro.needs_store and not settings.has_store:
+        raise PlanError(ticket_id, "this macro has store steps, and this workspace has no store")
+    if not fitting:
+        raise PlanError(ticket_id, f"does not fit this ticket: `{macro.when}` is false")
+    steps = _store_steps(conn, macro, ctx) + _body_steps(macro, ctx) + _field_steps(conn, macro, ticket_id, settings)
+    return Plan(macro, ticket_id, ctx.values["ticket"].subject, tuple(steps))
+
+
+def _store_steps(conn: sqlite3.Connection, macro: Macro, ctx: context.TicketContext) -> list[Step]:
+    steps = []
     for store_step in macro.store_steps:
         if ctx.order_id is None:
-            raise PlanError(ticket_id, f"the {store_step.action} step needs an order: {ctx.order_why}")
+            raise PlanError(ctx.ticket_id, f"the {store_step.action} step needs an order: {ctx.order_why}")
         try:
             built = commerce.build(conn, store_step, ctx.order_id)
         except commerce.StepError as exc:
-            raise PlanError(ticket_id, str(exc)) from None
+            raise PlanError(ctx.ticket_id, str(exc)) from None
         steps.append(Step(built.kind, built.payload, built.summary, ctx.order_id))
+    return steps
+
+
+def _body_steps(macro: Macro, ctx: context.TicketContext) -> list[Step]:
+    steps = []
     for kind, source in (("note", macro.note), ("reply", macro.reply)):
-        if source is not None:
-            try:
-                body = templates.render(source, ctx.values)
-            except templates.RenderError as exc:
-                raise PlanError(ticket_id, f"{kind}, {exc}") from None
-            if not body.strip():
-                raise PlanError(ticket_id, f"the {kind} came out empty for this ticket")
-            steps.append(Step(kind, {"body": body}, "public reply" if kind == "reply" else "internal note"))
-    steps += _field_steps(conn, macro, ticket_id, settings)
-    return Plan(macro, ticket_id, ctx.values["ticket"].subject, tuple(steps))
+        if source is None:
+            continue
+        try:
+            body = templates.render(source, ctx.values)
+        except templates.RenderError as exc:
+            raise PlanError(ctx.ticket_id, f"{kind}, {exc}") from None
+        if not body.strip():
+            raise PlanError(ctx.ticket_id, f"the {kind} came out empty for this ticket")
+        steps.append(Step(kind, {"body": body}, "public reply" if kind == "reply" else "internal note"))
+    return steps
 
 
 def _field_steps(conn: sqlite3.Connection, macro: Macro, ticket_id: int, settings: Settings) -> list[Step]:
