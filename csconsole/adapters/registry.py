@@ -15,6 +15,8 @@ GROUP = "csconsole.adapters"
 _BUILTIN = {
     "demo": "csconsole.adapters.demo.helpdesk:DemoHelpdesk",
     "demo-store": "csconsole.adapters.demo.commerce:DemoStore",
+    "zendesk": "csconsole.adapters.zendesk:ZendeskAdapter",
+    "freshdesk": "csconsole.adapters.freshdesk:FreshdeskAdapter",
     "shopify": "csconsole.adapters.shopify:ShopifyStore",
 }
 """Used only when the package metadata is missing (running from a bare checkout)."""
