@@ -39,7 +39,7 @@ def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
                         help="workspace to use (default: from the config, else 'demo')")
 
 
-COMMAND_MODULES = ("demo", "sync", "macros")
+COMMAND_MODULES = ("demo", "sync", "macros", "accounts")
 """Subcommands, one module each in csconsole/cli/; each has register(subparsers) and keeps
 its heavy imports inside its handler, so building the parser stays cheap."""
 
@@ -74,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the known failures, without a traceback
+        from csconsole.adapters.base import AdapterError
         from csconsole.config import ConfigError
         from csconsole.store.db import CacheError
         from csconsole.workspace import WorkspaceError
@@ -81,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, ConfigError):
             print(f"csconsole: config error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        if isinstance(exc, (CacheError, WorkspaceError)):
+        if isinstance(exc, (CacheError, WorkspaceError, AdapterError)):  # e.g. an http:// URL, a missing user
             print(f"csconsole: {exc}", file=sys.stderr)
             return EXIT_FAILURE
         raise
