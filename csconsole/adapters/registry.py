@@ -15,6 +15,7 @@ GROUP = "csconsole.adapters"
 _BUILTIN = {
     "demo": "csconsole.adapters.demo.helpdesk:DemoHelpdesk",
     "demo-store": "csconsole.adapters.demo.commerce:DemoStore",
+    "rt": "csconsole.adapters.rt:RTHelpdesk",
     "zendesk": "csconsole.adapters.zendesk:ZendeskAdapter",
     "freshdesk": "csconsole.adapters.freshdesk:FreshdeskAdapter",
     "shopify": "csconsole.adapters.shopify:ShopifyStore",

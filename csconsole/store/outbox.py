@@ -375,7 +375,14 @@ def ready(conn: sqlite3.Connection, now: float | None = None, limit: int = 50) -
 
 
 def next_wakeup(conn: sqlite3.Connection) -> float | None:
-    row = conn.execute("SELECT min(not_before) FROM outbox WHERE state IN ('pending', 'sending')").fetchone()
+    """When the next row may go. Rows waiting behind a failed, conflicting or unapproved
+    action do not count: they wait for the agent, and a one-shot sync must not spin on them."""
+    row = conn.execute(
+        """SELECT min(o.not_before) FROM outbox o
+           WHERE o.state IN ('pending', 'sending')
+             AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state IN ('failed', 'conflict', 'approval')
+                             AND e.id < o.id AND (e.ticket_id = o.ticket_id OR (o.ticket_id IS NULL AND e.order_id = o.order_id)))"""
+    ).fetchone()
     return row[0] if row and row[0] is not None else None
 
 
