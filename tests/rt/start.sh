@@ -84,6 +84,8 @@ CONF
 # - root's password set again, so it is hashed at the low cost set above;
 # - csconsole-viewer, a privileged agent who may see tickets but not change them (the
 #   "200 OK with Permission Denied" path of PUT /ticket);
+# - customers may open and answer tickets through the API (Everyone: CreateTicket,
+#   ReplyToTicket; Requestor: ShowTicket), so threads hold real customer messages;
 # - Tags, a multi-value custom field on every queue (RT has no tags of its own).
 RT_PASSWORD="$RT_PASSWORD" perl -I/usr/share/request-tracker5/lib -e '
     use strict; use warnings;
@@ -107,6 +109,21 @@ RT_PASSWORD="$RT_PASSWORD" perl -I/usr/share/request-tracker5/lib -e '
         next if $viewer->PrincipalObj->HasRight(Right => $right, Object => RT->System);
         ($ok, $msg) = $viewer->PrincipalObj->GrantRight(Right => $right, Object => RT->System);
         die "cannot grant $right: $msg\n" unless $ok;
+    }
+
+    # Customers write in through the API the way they would by mail: anybody may open a
+    # ticket or reply to one, and requestors may read their own tickets.
+    my %grants = (Everyone => [qw(CreateTicket ReplyToTicket)], Requestor => [qw(ShowTicket)]);
+    for my $name (sort keys %grants) {
+        my $group = RT::Group->new(RT->SystemUser);
+        $name eq "Everyone" ? $group->LoadSystemInternalGroup($name)
+                            : $group->LoadRoleGroup(Object => RT->System, Name => $name);
+        die "no $name group\n" unless $group->id;
+        for my $right (@{ $grants{$name} }) {
+            next if $group->PrincipalObj->HasRight(Right => $right, Object => RT->System);
+            ($ok, $msg) = $group->PrincipalObj->GrantRight(Right => $right, Object => RT->System);
+            die "cannot grant $right to $name: $msg\n" unless $ok;
+        }
     }
 
     my $cf = RT::CustomField->new(RT->SystemUser);
