@@ -19,6 +19,7 @@ _BUILTIN = {
     "zendesk": "csconsole.adapters.zendesk:ZendeskAdapter",
     "freshdesk": "csconsole.adapters.freshdesk:FreshdeskAdapter",
     "shopify": "csconsole.adapters.shopify:ShopifyStore",
+    "medusa": "csconsole.adapters.medusa:MedusaStore",
 }
 """Used only when the package metadata is missing (running from a bare checkout)."""
 
