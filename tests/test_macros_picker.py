@@ -106,6 +106,9 @@ async def test_quick_key_then_enter_applies_with_the_undo_grace(ready):
         assert [r["id"] for r in rows] == list(result.outbox_ids) and [r["kind"] for r in rows] == ["reply", "status"]
         assert all(r["not_before"] >= started + app.config.ui.undo_seconds - 1 for r in rows)
         assert app.woken == 1
+        changed: list = []
+        app.data_signal.subscribe(app.screen, changed.append)
+        await wait_for(pilot, lambda: [tid] in changed, what="screens told the ticket changed")
 
 
 async def test_fuzzy_search_and_typing_on_after_a_quick_key(ready):

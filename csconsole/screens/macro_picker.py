@@ -9,7 +9,8 @@ escape closes (or leaves the editor).
 The preview is rendered for the first ticket from the cache, on a reader thread; a macro
 that cannot be applied (a missing placeholder, a condition that is false, no order) shows
 why in red and cannot be applied. Applying goes through the cache's writer thread in one
-outbox call, with the undo grace from the config, then wakes the sync engine. Customer text
+outbox call, with the undo grace from the config (ctrl+z takes the whole macro back), tells
+the screens behind which tickets changed, and wakes the sync engine. Customer text
 is shown as plain ``Text``, never markup. The macro engine (and Jinja2) is imported only
 when the picker opens, so importing this module costs the console's start-up nothing.
 """
@@ -32,6 +33,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from csconsole.messages import TicketsChanged
 from csconsole.text import clean, clean_line
 
 if TYPE_CHECKING:
@@ -380,6 +382,7 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
             return
         finally:
             self._busy = False
+        self.app.post_message(TicketsChanged(list(self.ticket_ids)))  # the screens behind show the effect
         self.app.wake_sync()  # type: ignore[attr-defined]
         where = f"#{self.ticket_ids[0]}" if count == 1 else f"{count} tickets"
         self.notify(f"“{macro.name}” queued on {where}" + (f" · sends in {grace:g}s" if grace else ""), markup=False)
