@@ -1,6 +1,6 @@
 """Macros: canned replies and actions that fill themselves in from the ticket.
 
-A macro is one TOML file (see macros/README.md for the format). The engine is headless and
+A macro is one TOML file (the format: FORMAT.md in this folder). The engine is headless and
 never imports Textual, so the picker, the CLI and scripts share one code path:
 
 - ``model``    what a macro is once loaded, and how a problem in a file is named

@@ -3,7 +3,7 @@
 A file is checked completely before it becomes a Macro: TOML syntax, unknown keys,
 values of the wrong kind, unknown statuses or reasons, template syntax, and placeholders
 no ticket can fill. A file with any problem is never offered, so a macro is never applied
-half-understood. The format is described in macros/README.md.
+half-understood. The format is described in FORMAT.md beside this module.
 """
 
 from __future__ import annotations
