@@ -155,9 +155,11 @@ class MedusaStore(CommerceAdapter):
     async def apply(self, action: Action) -> ActionResult:
         handler = {"refund": self._refund, "return_create": self._return_create,
                    "return_receive": self._return_receive, "cancel": self._cancel}.get(action.kind)
+        if action.kind in ("return_approve", "return_decline"):
+            raise RejectedError("Medusa has no customer return requests to approve or decline: a return made"
+                                " here is requested at once")
         if handler is None:
-            raise RejectedError(f"Medusa cannot {action.kind.replace('_', ' ')}: it has no return requests to"
-                                " approve or decline" if action.kind.startswith("return_") else f"medusa cannot {action.kind}")
+            raise RejectedError(f"medusa cannot {action.kind}")
         return await handler(action)
 
     async def find_applied(self, action: Action) -> ActionResult | None:

@@ -302,7 +302,7 @@ class ShopifyFake:
         shipped = [x.quantity for x in order.lines] if fulfilled is True else ([0] * len(order.lines) if not fulfilled
                                                                                  else list(fulfilled))
         parcels: list[list[tuple[str, str, int]]] = [[], []]
-        for line, qty in zip(order.lines, shipped):
+        for line, qty in zip(order.lines, shipped, strict=True):
             if qty and split and qty > 1:
                 parcels[0].append((self.gid("FulfillmentLineItem"), line.id, qty - 1))
                 parcels[1].append((self.gid("FulfillmentLineItem"), line.id, 1))
