@@ -4,8 +4,8 @@ RT's standalone server speaks HTTP/1.0 and closes every connection after one ans
 connection is one request. Modes, switchable while the proxy runs:
 
 - ``pass``: forward both ways, each request held ``delay`` seconds first (a slow network);
-- ``hold_writes``: POST and PUT requests are never forwarded (the helpdesk never hears them);
-- ``lose_answers``: POST and PUT reach RT, their answers never come back (applied, answer lost).
+- ``hold_writes``: ticket writes are never forwarded (the helpdesk never hears them);
+- ``lose_answers``: ticket writes reach RT, their answers never come back (applied, answer lost).
 
 Runs its own event loop on a thread, so a test can drive a real subprocess through it.
 """
@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 from urllib.parse import urlsplit
 
-WRITES = (b"POST ", b"PUT ")
+WRITE = re.compile(rb"^(POST|PUT) /REST/2\.0/ticket/\d+")
+"""A request that changes a ticket (a reply, a comment, a field update); searches sent as
+POST (/groups, /users) are reads."""
 
 
 class Proxy:
@@ -27,7 +30,11 @@ class Proxy:
         self.delay = delay
         self.mode = "pass"
         self.writes_seen = 0
+        self.requests: list[str] = []
+        """'METHOD /path?query' of every request, in order."""
         self.port = 0
+        self._clients: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rt-proxy", daemon=True)
@@ -42,30 +49,39 @@ class Proxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
-        self.port = server.sockets[0].getsockname()[1]
+        self._server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         try:
             self._loop.run_forever()
         finally:
-            server.close()
-            tasks = asyncio.all_tasks(self._loop)
-            for task in tasks:
-                task.cancel()
-            self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
             self._loop.close()
 
+    async def _shutdown(self) -> None:
+        """Cut every held connection and let each handler end on its own."""
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._clients):
+            writer.transport.abort()
+        for _ in range(500):
+            if not self._clients:
+                break
+            await asyncio.sleep(0.01)
+
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        self._clients.add(client_writer)
         try:
             first = await client_reader.read(65536)
             if not first:
                 return
-            write = first.startswith(WRITES)
+            self.requests.append(" ".join(first.split(b"\r\n", 1)[0].decode("latin-1").split(" ")[:2]))
+            write = bool(WRITE.match(first))
             if write:
                 self.writes_seen += 1
             mode = self.mode
@@ -80,14 +96,17 @@ class Proxy:
             to_rt = asyncio.ensure_future(_pump(client_reader, up_writer))
             if write and mode == "lose_answers":
                 await up_reader.read()  # RT finishes the request; the answer goes nowhere
-                await client_reader.read()
+                to_rt.cancel()
+                await asyncio.gather(to_rt, return_exceptions=True)
+                await client_reader.read()  # until the client gives up or is killed
             else:
                 await _pump(up_reader, client_writer)
-            to_rt.cancel()
+                to_rt.cancel()
             up_writer.close()
         except (ConnectionError, OSError):
             pass
         finally:
+            self._clients.discard(client_writer)
             with contextlib.suppress(Exception):
                 client_writer.close()
 
