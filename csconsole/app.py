@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gc
 import time
+from pathlib import Path
 from collections.abc import Iterable
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.events import Key
@@ -32,12 +34,13 @@ CHANGE_COALESCE = 0.3
 
 class CSConsole(App):
     TITLE = "csconsole"
-    CSS_PATH = ["app.tcss", "screens/queue.tcss", "screens/ticket.tcss"]
+    CSS_PATH = [Path(__file__).parent / name for name in ("app.tcss", "screens/queue.tcss", "screens/ticket.tcss")]
     """Screen styles sit beside their screens but load with the app: a stylesheet added when
     a screen is first pushed makes Textual restyle every widget at that moment."""
     BINDINGS = [
         Binding("question_mark", "help", "Keys", key_display="?", id="app.help"),
         Binding("ctrl+r,f5", "sync_now", "Sync now", show=False, id="app.sync"),
+        Binding("ctrl+z", "undo", "Undo last unsent action", id="app.undo"),
         Binding("q", "quit", "Quit", show=False, id="app.quit"),
     ]
 
@@ -55,6 +58,8 @@ class CSConsole(App):
         self.engine_thread = None
         self._changed: set[int] | None = None
         self._chord: tuple[str, float] | None = None
+        self.me = None
+        """The agent using the console (csconsole.triage.Agent), once the helpdesk said who."""
         self.theme = self.config.ui.theme
 
     # -- lifecycle
@@ -62,8 +67,15 @@ class CSConsole(App):
         from csconsole.screens.queue import QueueScreen
 
         if self.config.keys:
-            self.set_keymap(self.config.keys)
+            from csconsole.config import ConfigError
+            from csconsole.keymap import check
+
+            try:
+                self.set_keymap(check(self.config))
+            except ConfigError as exc:  # the CLI refuses to start on this; here, say it and go on
+                self.notify(str(exc), severity="error", timeout=15, markup=False)
         self.push_screen(QueueScreen())
+        self.load_me()
         self.call_after_refresh(self._settle_memory)
         self.set_timer(PREWARM_AFTER, self._prewarm_ticket_screen)
         if self.sync_enabled:
@@ -100,6 +112,35 @@ class CSConsole(App):
     def engine(self):
         return self.engine_thread.engine if self.engine_thread is not None else None
 
+    @work(exclusive=True, group="me")
+    async def load_me(self) -> None:
+        from csconsole import triage
+
+        self.me = await self.cache.read(triage.me)
+
+    @property
+    def actor(self) -> str:
+        """Who the outbox records as having acted (the agent's helpdesk id)."""
+        return self.me.remote_id if self.me is not None else "me"
+
+    async def enqueue(self, intents, *, summary: str) -> bool:
+        """Queue actions with the undo grace; the agent sees the effect at once."""
+        from csconsole.store import outbox
+
+        grace = self.config.ui.undo_seconds
+        try:
+            await self.cache.write(outbox.enqueue, intents, actor=self.actor, grace=grace)
+        except outbox.ActionError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return False
+        tickets = {i.ticket_id for i in intents if i.ticket_id is not None}
+        where = f"#{next(iter(tickets))}" if len(tickets) == 1 else f"{len(tickets)} tickets"
+        when = f"sending in {grace:g} s · ctrl+z undoes" if grace else "sending now"
+        self.notify(f"{summary} on {where} · {when}", timeout=max(grace, 3), markup=False)
+        self.post_message(messages.TicketsChanged(sorted(tickets)))
+        self.wake_sync()
+        return True
+
     # -- requests to the engine (thread-safe, fire and forget)
     def fetch_thread(self, ticket_id: int) -> None:
         if self.engine is not None:
@@ -132,6 +173,8 @@ class CSConsole(App):
 
     def _publish_changes(self) -> None:
         changed, self._changed = self._changed or set(), None
+        if self.me is None:
+            self.load_me()
         self.data_signal.publish([] if -1 in changed else sorted(changed))
 
     def on_thread_loaded(self, message: messages.ThreadLoaded) -> None:
@@ -180,6 +223,19 @@ class CSConsole(App):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    async def action_undo(self) -> None:
+        from csconsole.store import outbox
+
+        rows = await self.cache.write(outbox.undo_last, self.actor)
+        if not rows:
+            self.notify("Nothing to undo: every action has been sent", timeout=3, markup=False)
+            return
+        tickets = sorted({r.ticket_id for r in rows if r.ticket_id is not None})
+        what = outbox.describe(rows[0].kind, rows[0].payload) + (f" and {len(rows) - 1} more" if len(rows) > 1 else "")
+        where = f"#{tickets[0]}" if len(tickets) == 1 else f"{len(tickets)} tickets"
+        self.notify(f"Undone: {what} on {where}", timeout=4, markup=False)
+        self.post_message(messages.TicketsChanged(tickets))
 
     def action_sync_now(self) -> None:
         self.wake_sync(pull=True)

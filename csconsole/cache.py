@@ -39,16 +39,16 @@ class CacheAccess:
                 self._connections.append(conn)
         return conn
 
-    def _call(self, fn: Callable[..., T], args: tuple) -> T:
-        return fn(self._conn(), *args)
+    def _call(self, fn: Callable[..., T], args: tuple, kwargs: dict[str, object]) -> T:
+        return fn(self._conn(), *args, **kwargs)
 
-    async def read(self, fn: Callable[..., T], *args: object) -> T:
-        """Run ``fn(conn, *args)`` on a reader thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._readers, self._call, fn, args)
+    async def read(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Run ``fn(conn, *args, **kwargs)`` on a reader thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._readers, self._call, fn, args, kwargs)
 
-    async def write(self, fn: Callable[..., T], *args: object) -> T:
-        """Run ``fn(conn, *args)`` on the single writer thread (in submission order)."""
-        return await asyncio.get_running_loop().run_in_executor(self._writer, self._call, fn, args)
+    async def write(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Run ``fn(conn, *args, **kwargs)`` on the single writer thread (in submission order)."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, self._call, fn, args, kwargs)
 
     def close(self) -> None:
         self._readers.shutdown(wait=True, cancel_futures=True)

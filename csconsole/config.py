@@ -396,3 +396,24 @@ class _Reader:
             keys[binding_id] = value
             lines[binding_id] = self.line_of("keys", binding_id) or 0
         return keys, lines
+
+
+def save_view(path: Path, view: ViewDef) -> None:
+    """Append (or replace) a [[views]] table in the config file, keeping its comments."""
+    import tomlkit
+
+    document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    views = document.get("views")
+    if views is None:
+        views = tomlkit.aot()
+        document["views"] = views
+    for index in range(len(views) - 1, -1, -1):
+        if views[index].get("name") == view.name:
+            del views[index]
+    table = tomlkit.table()
+    table["name"] = view.name
+    table["query"] = view.query
+    table["sort"] = view.sort
+    views.append(table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomlkit.dumps(document), encoding="utf-8")

@@ -111,7 +111,9 @@ def cmd_console(args: argparse.Namespace) -> int:
     if workspace.ensure_demo():
         print(f"Built the demo workspace {workspace.name!r} ({workspace.spec.demo_tickets:,} tickets).", file=sys.stderr)
     from csconsole.app import CSConsole
+    from csconsole.keymap import check
 
+    check(workspace.config)  # a bad [keys] entry stops here, with its file and line
     app = CSConsole(workspace, sync=not args.no_sync, start_dashboard=args.dashboard)
     app.run()
     return app.return_code or 0

@@ -6,15 +6,20 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual import on
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from csconsole import clock
 from csconsole import sla as sla_rules
 from csconsole.adapters.base import PRIORITIES
+from csconsole import triage
+from csconsole.screens.triage import TRIAGE_BINDINGS, TriageActions
+from csconsole.store.outbox import Intent
 from csconsole.store.tickets import TicketDetail, load_detail
 from csconsole.text import clean_line
+from csconsole.widgets.composer import Composer
 from csconsole.widgets.requester_panel import RequesterPanel
 from csconsole.widgets.status_bar import StatusBar
 from csconsole.widgets.thread_view import ThreadView
@@ -55,7 +60,7 @@ def header_text(d: TicketDetail, now: int) -> Text:
     return out
 
 
-class TicketScreen(Screen):
+class TicketScreen(TriageActions, Screen):
     """One instance serves every ticket (show_ticket swaps the content): composing a
     screen costs tens of milliseconds, re-filling one costs one query and a repaint."""
 
@@ -63,6 +68,9 @@ class TicketScreen(Screen):
         Binding("escape", "back", "Back to queue", id="ticket.back"),
         Binding("right_square_bracket", "step(1)", "Next ticket", key_display="]", id="ticket.next"),
         Binding("left_square_bracket", "step(-1)", "Previous ticket", key_display="[", id="ticket.previous"),
+        Binding("r", "compose('reply')", "Reply", id="ticket.reply"),
+        Binding("n", "compose('note')", "Note", id="ticket.note"),
+        *TRIAGE_BINDINGS,
     ]
 
     def __init__(self, ticket_id: int = 0, ticket_list: TicketList | None = None) -> None:
@@ -72,13 +80,19 @@ class TicketScreen(Screen):
         self.detail: TicketDetail | None = None
         self.orders_error: str | None = None
         self.thread_note: str | None = None
-        self._asked_thread = False
+        self._asked_thread: int | None = None
+        """The ticket's updated_at when its thread was last asked for."""
         self._asked_orders = False
+        self._seen: set[int] | None = None
+        """Messages from others the agent has already seen on this ticket (collision check)."""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="ticket-head", markup=False)
         with Horizontal(id="ticket-body"):
-            yield ThreadView(id="thread")
+            with Vertical(id="ticket-main"):
+                yield ThreadView(id="thread")
+                yield Static("", id="collision", markup=False)
+                yield Composer(id="composer")
             yield RequesterPanel(id="requester")
         yield StatusBar(id="status")
         yield Footer()
@@ -109,14 +123,15 @@ class TicketScreen(Screen):
         self.query_one("#ticket-head", Static).update(header_text(detail, clock.now()))
         self.query_one(RequesterPanel).show(detail, self.orders_error)
         note = self.thread_note
-        if not detail.thread_is_fresh and not self._asked_thread:
-            self._asked_thread = True
+        if not detail.thread_is_fresh and self._asked_thread != detail.updated_at:
+            self._asked_thread = detail.updated_at  # ask again whenever the ticket moves on
             note = note or "loading the rest of the thread…"
             self.app.fetch_thread(self.ticket_id)  # type: ignore[attr-defined]
         if detail.requester.order_count is None and not self._asked_orders:
             self._asked_orders = True
             self.app.fetch_orders(self.ticket_id)  # type: ignore[attr-defined]
         await self.query_one(ThreadView).show(detail.messages, note)
+        self._check_collision(detail)
         left = Text()
         left.append(f"#{detail.id}", style="bold")
         if self.ticket_list is not None and self.ticket_list.count:
@@ -143,8 +158,85 @@ class TicketScreen(Screen):
         if ticket_list is not None:
             self.ticket_list = ticket_list
         self.orders_error = self.thread_note = None
-        self._asked_thread = self._asked_orders = False
+        self._asked_thread = None
+        self._asked_orders = False
+        self._seen = None
+        if self.is_mounted:
+            composer = self.query_one(Composer)
+            if composer.display:
+                self.run_worker(composer.action_close())
+            self.query_one("#collision", Static).display = False
         self.load()
+
+    # -- collisions: someone else wrote while the agent was reading
+    def _check_collision(self, detail: TicketDetail) -> None:
+        others = {m.id for m in detail.messages if not m.pending and m.author != self._my_name()}
+        if self._seen is None or not self.query_one(Composer).display:
+            self._seen = others
+            self.query_one("#collision", Static).display = False
+            return
+        new = [m for m in detail.messages if m.id in others - self._seen]
+        banner = self.query_one("#collision", Static)
+        if new:
+            who = ", ".join(dict.fromkeys(clean_line(m.author, 30) + (" (customer)" if m.role == "customer" else "")
+                                          for m in new))
+            banner.update(Text(f"⚠ While you were writing, {len(new)} new message{'s' if len(new) > 1 else ''} "
+                               f"arrived from {who}. Read it above before you send.", style="bold"))
+            banner.display = True
+
+    def _my_name(self) -> str | None:
+        me = self.app.me  # type: ignore[attr-defined]
+        return me.name if me is not None else None
+
+    # -- replies and notes
+    async def action_compose(self, kind: str) -> None:
+        if self.detail is None:
+            return
+        self._seen = None
+        self._check_collision(self.detail)
+        self.query_one(ThreadView).scroll_end(animate=False)
+        await self.query_one(Composer).open(self.ticket_id, kind, self.detail.requester.name or "the customer")
+        self._seen = {m.id for m in self.detail.messages if not m.pending and m.author != self._my_name()}
+
+    @on(Composer.Send)
+    async def _send(self, event: Composer.Send) -> None:
+        intent = Intent(event.kind, event.ticket_id, {"body": event.body})
+        summary = "Public reply" if event.kind == "reply" else "Internal note"
+        ok = await self.app.enqueue([intent], summary=summary)  # type: ignore[attr-defined]
+        if ok:
+            await self.app.cache.write(triage.save_draft, event.ticket_id, event.kind, "")  # type: ignore[attr-defined]
+            self.query_one(Composer).sent()
+            self.query_one("#collision", Static).display = False
+            self.query_one(ThreadView).focus()
+
+    @on(Composer.Closed)
+    def _composer_closed(self) -> None:
+        self.query_one("#collision", Static).display = False
+        self.query_one(ThreadView).focus()
+
+    # -- triage on this ticket, then on to the next when it left the view
+    def triage_targets(self) -> list[int]:
+        return [self.ticket_id] if self.ticket_id else []
+
+    def triage_current(self) -> dict[str, object]:
+        d = self.detail
+        return {"status": d.status, "priority": d.priority, "tags": d.tags} if d else {}
+
+    async def after_triage(self, ticket_ids: list[int], kind: str) -> None:
+        """Flow: once this ticket no longer belongs in the view, open the next one."""
+        ticket_list = self.ticket_list
+        if ticket_list is None or ticket_list.view is None or self.ticket_id not in ticket_ids:
+            return
+        still = await self.app.cache.read(triage.in_view, ticket_list.view, self.ticket_id)  # type: ignore[attr-defined]
+        if still:
+            return
+        index = ticket_list.cursor
+        following = await ticket_list.row_at_async(index + 1)
+        if following is None:
+            self.notify("That was the last ticket of this view", timeout=3, markup=False)
+            self.app.pop_screen()
+            return
+        self.show_ticket(following.id)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -323,20 +323,41 @@ def _fts_token(node: Text) -> str:
     return quoted + ("*" if node.prefix else "")
 
 
+def _fts_expr(node: Node) -> str | None:
+    """The FTS5 expression for a subtree FTS5 can answer alone (words, phrases and
+    requester: joined by AND/OR, with NOT after something positive), else None."""
+    if isinstance(node, Text):
+        return _fts_token(node)
+    if isinstance(node, FieldTerm):
+        if node.name == "requester" and node.op == "=":
+            return "requester : " + _fts_token(Text(node.value, phrase=True, prefix=True))
+        return None
+    if isinstance(node, Or):
+        parts = [None if isinstance(item, Not) else _fts_expr(item) for item in node.items]
+        return None if None in parts else "(" + " OR ".join(parts) + ")"  # type: ignore[arg-type]
+    if isinstance(node, And):
+        return _and_expr(node.items)
+    return None
+
+
+def _and_expr(items: tuple[Node, ...]) -> str | None:
+    positives = [_fts_expr(item) for item in items if not isinstance(item, Not)]
+    negatives = [_fts_expr(item.item) for item in items if isinstance(item, Not)]
+    if not positives or None in positives or None in negatives:
+        return None
+    return "(" + " AND ".join(positives) + "".join(f" NOT {n}" for n in negatives) + ")"  # type: ignore[arg-type]
+
+
 def compile_query(node: Node, *, now: int, soon_seconds: int = 3600) -> Compiled:
     params: list[object] = []
     where = _sql(node, params, now, soon_seconds)
     compiled = Compiled(where=where, params=params)
-    # Fast path: a top-level AND (or a single term) with at least one positive word.
+    # Fast path: the text part of a top-level AND drives the query from the FTS index.
     items = node.items if isinstance(node, And) else (node,)
-    words = [item for item in items if isinstance(item, Text)]
-    if words:
-        negated = [item.item for item in items if isinstance(item, Not) and isinstance(item.item, Text)]
-        rest = [item for item in items if not isinstance(item, Text)
-                and not (isinstance(item, Not) and isinstance(item.item, Text))]
-        expression = " ".join(_fts_token(w) for w in words)
-        for w in negated:
-            expression += " NOT " + _fts_token(w)
+    textual = [item for item in items if (_fts_expr(item.item) if isinstance(item, Not) else _fts_expr(item))]
+    expression = _and_expr(tuple(textual)) if textual else None
+    if expression:
+        rest = [item for item in items if item not in textual]
         rest_params: list[object] = []
         rest_sql = " AND ".join(_sql(item, rest_params, now, soon_seconds) for item in rest) or "1"
         compiled.fts, compiled.fts_where, compiled.fts_params = expression, rest_sql, rest_params
@@ -389,9 +410,8 @@ def _field_sql(node: FieldTerm, params: list[object], now: int, soon: int) -> st
         return ("t.assignee_id IN (SELECT id FROM person WHERE kind = 'agent'"
                 " AND (name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\'))")
     if name == "requester":
-        params.extend([f"%{_like(value)}%", f"%{_like(value)}%"])
-        return ("t.requester_id IN (SELECT id FROM person WHERE kind = 'customer'"
-                " AND (name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\'))")
+        params.append(_fts_expr(node))
+        return "t.id IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ?)"
     if name == "order":
         params.append(value.lstrip("#"))
         return "t.id IN (SELECT ticket_id FROM ticket_order WHERE order_ref = ?)"

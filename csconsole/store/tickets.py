@@ -72,9 +72,14 @@ class TicketDetail:
     orders: list[OrderSummary]
     order_refs: list[str]
 
+    cached_messages: int = 0
+
     @property
     def thread_is_fresh(self) -> bool:
-        return self.thread_synced_at is not None and self.thread_synced_at >= self.updated_at
+        """The cached thread is complete: fetched since the last change, and as long as the
+        helpdesk says it is (timestamps alone miss a message that lands in the same second)."""
+        return (self.thread_synced_at is not None and self.thread_synced_at >= self.updated_at
+                and self.cached_messages >= self.message_count)
 
 
 def load_detail(conn: sqlite3.Connection, ticket_id: int) -> TicketDetail | None:
@@ -85,6 +90,7 @@ def load_detail(conn: sqlite3.Connection, ticket_id: int) -> TicketDetail | None
            WHERE t.id = ?""", (ticket_id,)).fetchone()
     if t is None:
         return None
+    cached = conn.execute("SELECT count(*) FROM message WHERE ticket_id = ?", (ticket_id,)).fetchone()[0]
     messages = [
         MessageView(m["id"], m["author_name"] or ("customer" if m["author_role"] == "customer" else "agent"),
                     m["author_role"], bool(m["public"]), m["body"], m["created_at"], m["outbox_id"] is not None)
@@ -111,7 +117,7 @@ def load_detail(conn: sqlite3.Connection, ticket_id: int) -> TicketDetail | None
         tags=t["tags"].split(), channel=t["channel"], created_at=t["created_at"], updated_at=t["updated_at"],
         sla_due_at=t["sla_due_at"], version=t["version"], message_count=t["message_count"],
         pending_actions=t["pending_actions"], thread_synced_at=t["thread_synced_at"], requester=requester,
-        messages=messages, orders=orders, order_refs=refs)
+        messages=messages, orders=orders, order_refs=refs, cached_messages=cached)
 
 
 def customer_orders(conn: sqlite3.Connection, person_id: int | None, email: str | None, refs: list[str]) -> list[OrderSummary]:

@@ -303,7 +303,8 @@ class SyncEngine:
             return
         marks = ",".join("?" * len(ids))
         stale = [r[0] for r in self.conn.execute(
-            f"SELECT id FROM ticket WHERE id IN ({marks}) AND (thread_synced_at IS NULL OR thread_synced_at < updated_at)",
+            f"SELECT id FROM ticket t WHERE id IN ({marks}) AND (thread_synced_at IS NULL OR thread_synced_at < updated_at"
+            " OR (SELECT count(*) FROM message m WHERE m.ticket_id = t.id) < t.message_count)",
             ids)]
         for ticket_id in stale:
             await self.fetch_thread(ticket_id)

@@ -32,6 +32,9 @@ from csconsole.widgets import tcss
 PAGE = 100
 KEEP_PAGES = 24
 """Pages kept in memory: about 2,400 rows, a few hundred kilobytes."""
+SEARCH_CAP = 10_000
+"""A word search counts (and scrolls through) at most this many tickets, newest first;
+counting every match of a common word in a million tickets takes seconds."""
 STRIP_CACHE = 400
 """Rendered rows kept: scrolling by one line then re-renders one row, not the whole screen."""
 
@@ -77,6 +80,7 @@ class TicketList(ScrollView, can_focus=True):
 
     cursor: reactive[int] = reactive(0, init=False)
     count: reactive[int | None] = reactive(None, init=False)
+    """Rows in the view, None while counting; rows show before the count arrives."""
 
     @dataclass
     class Opened(Message):
@@ -124,9 +128,14 @@ class TicketList(ScrollView, can_focus=True):
         self._relayout()
         self.virtual_size = Size(self._width, 0)
         self.scroll_to(y=0, animate=False, immediate=True)
-        self.run_worker(self._load_count(self._generation, announce=True), group="count")
         self._want_page(cursor // PAGE)
+        self.run_worker(self._load_count(self._generation, announce=True), group="count")
         self.refresh()
+
+    @property
+    def capped(self) -> bool:
+        """The count stopped at SEARCH_CAP: there are more matches than the list shows."""
+        return self.view is not None and self.view.compiled.has_text and self.count == SEARCH_CAP
 
     def refresh_data(self) -> None:
         """The cache changed: re-read the count and the pages on screen, keeping the cursor's place."""
@@ -141,7 +150,8 @@ class TicketList(ScrollView, can_focus=True):
         view = self.view
         if view is None:
             return
-        count = await self.app.cache.read(view.count)  # type: ignore[attr-defined]
+        cap = SEARCH_CAP if view.compiled.has_text else None
+        count = await self.app.cache.read(view.count, cap)  # type: ignore[attr-defined]
         if generation != self._generation and not announce:
             return
         if view is not self.view:
@@ -169,6 +179,8 @@ class TicketList(ScrollView, can_focus=True):
             return
         if self.count is not None and page * PAGE >= self.count and page != 0:
             return
+        if self.count is None and page > 0 and (page - 1) not in self._pages:
+            return  # while counting, pages load in order from the top
         if self._page_gen.get(page) == self._generation or (page, self._generation) in self._loading:
             return
         self._loading.add((page, self._generation))
@@ -200,6 +212,8 @@ class TicketList(ScrollView, can_focus=True):
         while len(self._pages) > KEEP_PAGES:
             old, _ = self._pages.popitem(last=False)
             self._page_gen.pop(old, None)
+        if self.count is None:
+            self.virtual_size = Size(self._width, self.known_rows)
         self.refresh()
         if page * PAGE <= self.cursor < (page + 1) * PAGE:
             self._announce()
@@ -261,10 +275,17 @@ class TicketList(ScrollView, can_focus=True):
         elif self.cursor >= top + height:
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
 
+    @property
+    def known_rows(self) -> int:
+        """Rows the cursor may reach: the count, or while counting, the rows loaded so far."""
+        if self.count is not None:
+            return self.count
+        return max(((page * PAGE + len(rows)) for page, rows in self._pages.items()), default=0)
+
     def move(self, delta: int) -> None:
-        if not self.count:
+        if not self.known_rows:
             return
-        self.cursor = min(max(self.cursor + delta, 0), self.count - 1)
+        self.cursor = min(max(self.cursor + delta, 0), self.known_rows - 1)
 
     def action_cursor_down(self) -> None:
         self.move(1)
@@ -283,8 +304,8 @@ class TicketList(ScrollView, can_focus=True):
         self.app.arm_chord("g")  # type: ignore[attr-defined]
 
     def action_last(self) -> None:
-        if self.count:
-            self.cursor = self.count - 1
+        if self.known_rows:
+            self.cursor = self.known_rows - 1
 
     def action_open(self) -> None:
         row = self.current
@@ -296,6 +317,10 @@ class TicketList(ScrollView, can_focus=True):
             self.selected.discard(ticket_id)
         else:
             self.selected.add(ticket_id)
+        self._refresh_row(self.cursor)
+
+    def refresh_rows(self) -> None:
+        """Repaint every visible row (after the selection changed wholesale)."""
         self.refresh()
 
     # ------------------------------------------------------------------ rendering
@@ -342,7 +367,7 @@ class TicketList(ScrollView, can_focus=True):
         if self.count is not None and index >= self.count:
             return Strip.blank(width, self._style("base"))
         row = self.row_at(index)
-        is_cursor = index == self.cursor and bool(self.count)
+        is_cursor = index == self.cursor and bool(self.known_rows)
         base = self._style("base")
         if is_cursor:
             base = base + self._style("ticket-list--cursor")
