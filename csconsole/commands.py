@@ -12,7 +12,14 @@ from csconsole.screens.help import binding_rows
 
 
 def screen_commands(app: App, screen: Screen) -> Iterable[SystemCommand]:
-    """One palette entry per binding of the screen, named as in the help overlay."""
+    """One palette entry per binding of the screen, named as in the help overlay, and one
+    per saved view on the queue."""
+    from csconsole.screens.queue import QueueScreen
+
+    if isinstance(screen, QueueScreen):
+        for index, view in enumerate(screen.views):
+            yield SystemCommand(f"View: {view.name}", f"key: v {index + 1}" if index < 9 else view.query,
+                                lambda index=index: screen.show_view(index))
     seen = set()
     for key, active in screen.active_bindings.items():
         binding = active.binding

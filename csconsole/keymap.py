@@ -25,6 +25,7 @@ def binding_classes() -> list[type]:
     """Every class whose BINDINGS an agent can remap."""
     from csconsole.app import CSConsole
     from csconsole.screens.help import HelpScreen
+    from csconsole.screens.macro_picker import MacroPicker
     from csconsole.screens.pickers import AgentPicker, Confirm, KeyChoice, NamePrompt, TagEditor
     from csconsole.screens.queue import QueueScreen
     from csconsole.screens.ticket import TicketScreen
@@ -33,7 +34,7 @@ def binding_classes() -> list[type]:
     from csconsole.widgets.ticket_list import TicketList
 
     return [CSConsole, QueueScreen, TicketScreen, TicketList, Composer, HelpScreen, ViewPicker, KeyChoice,
-            AgentPicker, TagEditor, Confirm, NamePrompt]
+            AgentPicker, TagEditor, Confirm, NamePrompt, MacroPicker]
 
 
 def known_bindings(classes: Iterable[type] | None = None) -> dict[str, Binding]:

@@ -309,3 +309,28 @@ async def test_help_and_palette_show_the_bindings_in_force(make_workspace):
         await pilot.press("escape")
         await pilot.press("S")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, KeyChoice))
+
+
+async def test_views_by_name_in_the_palette(workspace):
+    async with app_for(workspace).run_test(size=(160, 45)) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"view waiting")
+        await wait_for(pilot, lambda: "View: Waiting on customer" in screen_text(pilot.app))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, QueueScreen)
+                       and pilot.app.screen.view_def.name == "Waiting on customer")
+
+
+async def test_macro_key_opens_the_picker_on_the_targets(workspace):
+    from csconsole.screens.macro_picker import MacroPicker
+
+    async with app_for(workspace).run_test(size=(160, 45)) as pilot:
+        ticket_list = await ready(pilot)
+        ids = [ticket_list.row_at(0).id, ticket_list.row_at(1).id]
+        await pilot.press("x", "x", "m")
+        picker = await wait_for(pilot, lambda: isinstance(pilot.app.screen, MacroPicker) and pilot.app.screen)
+        assert list(picker.ticket_ids) == sorted(ids)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, QueueScreen))

@@ -17,6 +17,7 @@ TRIAGE_BINDINGS = [
     Binding("s", "status", "Status…", id="triage.status"),
     Binding("p", "priority", "Priority…", id="triage.priority"),
     Binding("t", "tags", "Tags…", id="triage.tags"),
+    Binding("m", "macro", "Macro…", id="triage.macro"),
 ]
 STATUS_CHOICES = [(key, status, status) for key, status in triage.STATUS_KEYS.items()]
 PRIORITY_CHOICES = [(key, PRIORITIES[level], level) for key, level in triage.PRIORITY_KEYS.items()]
@@ -92,6 +93,19 @@ class TriageActions:
                 KeyChoice(f"{title}{what}", choices, self.triage_current().get(kind)))
             if value is not None:
                 await self.queue_intents(triage.field_intents(kind, ids, value), kind=kind, count=len(ids))
+        self._run(go)
+
+    def action_macro(self) -> None:
+        """The macro picker, on the same targets as every other triage key."""
+        from csconsole.screens.macro_picker import MacroPicker
+
+        async def go() -> None:
+            ids = self.triage_targets()
+            if not ids:
+                return
+            applied = await self.app.push_screen_wait(MacroPicker(ids))  # type: ignore[attr-defined]
+            if applied is not None:
+                await self.after_triage(list(applied.ticket_ids), "macro")
         self._run(go)
 
     def action_tags(self) -> None:
