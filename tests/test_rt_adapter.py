@@ -7,6 +7,7 @@ Skipped when no RT answers (CSCONSOLE_RT_URL, default http://127.0.0.1:8089).
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import time
 
@@ -14,7 +15,7 @@ import pytest
 
 from csconsole import paths
 from csconsole.adapters import base
-from csconsole.adapters.base import AccountSpec, Action, ConflictError, RejectedError
+from csconsole.adapters.base import AccountSpec, Action, RejectedError
 from csconsole.adapters.rt import RTHelpdesk
 from csconsole.store import outbox
 from csconsole.store.outbox import Intent
@@ -127,7 +128,7 @@ async def test_engine_pulls_a_queue_then_only_what_changed(rt, queue, workspace)
     elsewhere = rt.ticket(rt.queue(), "Not in this workspace", requestor=jane)
     # Let the seeding's last second pass: a ticket changed in the second RT answers in is
     # read again on its own (for its ETag) and comes again in the next pull.
-    time.sleep(2.05)
+    await asyncio.sleep(2.05)
 
     await sync(workspace)
     cache = workspace.open_cache()

@@ -56,7 +56,7 @@ class Sync:
 
     def run(self) -> dict:
         done = subprocess.run([sys.executable, "-m", "csconsole", "sync", "--json"], env=self.env,
-                              capture_output=True, text=True, timeout=180)
+                              capture_output=True, text=True, timeout=180, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         return json.loads(done.stdout)
 

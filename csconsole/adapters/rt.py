@@ -72,6 +72,8 @@ PAGE = 100
 SQL_DATE = "%Y-%m-%d %H:%M:%S"
 DST_MARGIN = 3600
 """Seconds a pull is widened by when RT might read its date an hour off (a DST change)."""
+UNKNOWN_MARGIN = 14 * 3600
+"""Seconds a pull is widened by while RT's offset is unknown: covers UTC-12 to UTC+14."""
 FIND_SLACK = 3600
 """Seconds of clock difference allowed when find_applied has only the action's time to go by."""
 
@@ -174,6 +176,7 @@ class RTHelpdesk(HelpdeskAdapter):
     # ----------------------------------------------------------------------------- dates
 
     async def _date_reader(self, user: Mapping[str, Any] | None = None) -> _DateReader:
+        """How to write dates RT will read right: the account's zone, the user's, or measured."""
         if self._dates is not None:
             return self._dates
         name = self._zone_option or (user or await self._user(self._login) or {}).get("Timezone")
@@ -182,27 +185,32 @@ class RTHelpdesk(HelpdeskAdapter):
                 self._dates = _DateReader(zone=ZoneInfo(str(name)))
             except (ZoneInfoNotFoundError, ValueError):
                 raise AdapterError(f"RT account {self.account.name!r}: unknown timezone {name!r}") from None
-        else:
-            self._dates = _DateReader(offset=await self._measure_offset())
-            self.driver.notify(
-                "RT does not say which timezone it reads dates in; measured UTC"
-                f"{_format_offset(self._dates.offset)}, so each pull overlaps the last by an hour. "
-                "Set the account option timezone (or the RT user's timezone) to avoid the overlap.")
+            return self._dates
+        offset = await self._measure_offset()
+        if offset is None:
+            # No ticket to measure against yet: allow for every offset there is, and measure
+            # again next time.
+            return _DateReader(offset=0, margin=UNKNOWN_MARGIN)
+        self._dates = _DateReader(offset=offset, margin=DST_MARGIN)
+        self.driver.notify(
+            f"RT does not say which timezone it reads dates in; measured UTC{_format_offset(offset)}, so each "
+            "pull overlaps the last by an hour. Set the account option timezone (or the RT user's timezone) "
+            "to avoid the overlap.")
         return self._dates
 
-    async def _measure_offset(self) -> int:
+    async def _measure_offset(self) -> int | None:
         """The offset RT applies to TicketSQL dates, from how it compares the newest ticket's Created.
 
         Created never changes, so asking whether that ticket matches ``Created >= 'C + d'``
         for a naive C is true exactly while d <= the offset: a binary search over quarter
-        hours (UTC-12 to UTC+14) takes seven small queries.
+        hours (UTC-12 to UTC+14) takes seven small queries. Any ticket the user can see will
+        do (our own queues may be empty still); None when there is none.
         """
-        newest = await self._search(self._scoped("id > 0"), fields="Created", order=(("Created", "DESC"),),
-                                    per_page=1)
+        newest = await self._search("id > 0", fields="Created", order=(("Created", "DESC"),), per_page=1)
         items = newest[0].get("items") or []
         created = _epoch(items[0].get("Created")) if items else None
         if created is None:
-            return 0
+            return None
         ticket = int(items[0]["id"])
 
         async def matches(quarters: int) -> bool:
@@ -272,7 +280,6 @@ class RTHelpdesk(HelpdeskAdapter):
         started = cursor.listing_started
         after = cursor.after
         total = None
-        done = 0
         while True:
             data, now = await self._get(f"{API}/tickets",
                                         self._search_params(self._scoped(f"id > {after}"), order=(("id", "ASC"),)))
@@ -282,7 +289,6 @@ class RTHelpdesk(HelpdeskAdapter):
             if total is None and data.get("total") is not None:
                 total = int(data["total"])
             tickets = [await self._pulled(item, now) for item in items]
-            done += len(tickets)
             if items:
                 after = int(items[-1]["id"])
             more = bool(data.get("next_page")) and bool(items)
@@ -627,15 +633,20 @@ class _Cursor:
 
 
 class _DateReader:
-    """Writes a UTC time as the naive 'YYYY-MM-DD HH:MM:SS' RT reads back as no later than it."""
+    """Writes a UTC time as the naive 'YYYY-MM-DD HH:MM:SS' RT reads back as no later than it.
 
-    def __init__(self, *, zone: ZoneInfo | None = None, offset: int = 0) -> None:
+    With a known zone the conversion is exact (widened only near a DST change); with a
+    measured offset it is widened by ``margin``, since the offset may have changed since.
+    """
+
+    def __init__(self, *, zone: ZoneInfo | None = None, offset: int = 0, margin: int = 0) -> None:
         self.zone = zone
         self.offset = offset
+        self.margin = margin
 
     def literal(self, epoch: int) -> str:
         if self.zone is None:
-            return _utc_literal(epoch + self.offset - DST_MARGIN)
+            return _utc_literal(epoch + self.offset - self.margin)
         # RT applies the offset in force at the naive time read as UTC, not at the instant
         # meant: within a day of a DST change the two differ, so widen by an hour there.
         margin = DST_MARGIN if _offset(self.zone, epoch - 86400) != _offset(self.zone, epoch + 86400) else 0

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import re
 import threading
+from typing import Self
 from urllib.parse import urlsplit
 
 WRITE = re.compile(rb"^(POST|PUT) /REST/2\.0/ticket/\d+")
@@ -43,7 +44,7 @@ class Proxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> Proxy:
+    def __enter__(self) -> Self:
         self._thread.start()
         self._ready.wait(5)
         return self
