@@ -58,6 +58,7 @@ class CSConsole(App):
         self.engine_thread = None
         self._changed: set[int] | None = None
         self._chord: tuple[str, float] | None = None
+        self._ticket_opened = False
         self.me = None
         """The agent using the console (csconsole.triage.Agent), once the helpdesk said who."""
         self.theme = self.config.ui.theme
@@ -129,7 +130,7 @@ class CSConsole(App):
 
         grace = self.config.ui.undo_seconds
         try:
-            await self.cache.write(outbox.enqueue, intents, actor=self.actor, grace=grace)
+            await self.cache.write(outbox.enqueue, intents, actor=self.actor, grace=grace, policy=self.config.policy)
         except outbox.ActionError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return False
@@ -204,14 +205,16 @@ class CSConsole(App):
         from csconsole.screens.queue import QueueScreen
 
         screen = self._ticket_screen()
-        if screen.is_mounted or not isinstance(self.screen, QueueScreen):
+        if screen.is_mounted or self._ticket_opened or not isinstance(self.screen, QueueScreen):
             return
         with self.batch_update():
             await self.push_screen(screen)
-            await self.pop_screen()
+            if self.screen is screen and not self._ticket_opened:  # the agent may have opened one meanwhile
+                await self.pop_screen()
 
     def open_ticket(self, ticket_id: int, ticket_list=None) -> None:
         """Show a ticket in the one TicketScreen the app keeps (see its docstring)."""
+        self._ticket_opened = True
         screen = self._ticket_screen()
         screen.show_ticket(ticket_id, ticket_list)
         if self.screen is not screen:

@@ -187,7 +187,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
                 print("\n".join(planning.describe(p) for p in plans), end="")
             return 0
         try:
-            ids = planning.apply(conn, plans)
+            ids = planning.apply(conn, plans, policy=settings.policy)
         except outbox.ActionError as exc:
             return _refuse(args, macro, [planning.PlanError(ticket_ids[0], f"nothing was queued: {exc}")])
     finally:

@@ -195,12 +195,13 @@ def actor(conn: sqlite3.Connection) -> str:
     return me[0] if me else "me"
 
 
-def apply(conn: sqlite3.Connection, plans: Sequence[Plan], *, grace: float = 0.0) -> list[int]:
-    """Queue every plan's intents in one outbox call: all of them or none (ActionError)."""
+def apply(conn: sqlite3.Connection, plans: Sequence[Plan], *, grace: float = 0.0, policy: Any = None) -> list[int]:
+    """Queue every plan's intents in one outbox call: all of them or none (ActionError).
+    With the workspace ``policy``, a refund above the agent's limit waits for a lead."""
     intents = [intent for p in plans for intent in p.intents()]
     if not intents:
         return []
-    return outbox.enqueue(conn, intents, actor=actor(conn), grace=grace)
+    return outbox.enqueue(conn, intents, actor=actor(conn), grace=grace, policy=policy)
 
 
 def plan_many(conn: sqlite3.Connection, macro: Macro, ticket_ids: Sequence[int],
@@ -228,4 +229,4 @@ def apply_macro(conn: sqlite3.Connection, macro: Macro, ticket_ids: Sequence[int
         if len(plans) != 1:
             raise PlanError(ticket_ids[0], "an edited reply is for one ticket; each ticket gets its own text")
         plans = [plans[0].with_reply(reply)]
-    return plans, apply(conn, plans, grace=grace)
+    return plans, apply(conn, plans, grace=grace, policy=settings.policy)

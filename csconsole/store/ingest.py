@@ -258,4 +258,7 @@ def save_orders(conn: sqlite3.Connection, orders: Sequence[OrderRecord], people:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(order_id, r.remote_id, r.status, r.reason, clean(r.note or ""), r.decline_reason,
                   json.dumps([list(x) for x in r.lines]), r.created_at) for r in o.returns])
+        from csconsole.commerce import actions as commerce_actions
+
+        commerce_actions.reapply_pending(conn, ids)
     return ids

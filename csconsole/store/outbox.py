@@ -99,8 +99,12 @@ def describe(kind: str, payload: Mapping[str, Any]) -> str:
 
 
 def enqueue(conn: sqlite3.Connection, intents: Sequence[Intent], *, actor: str, grace: float = 0.0,
-            batch: str | None = None) -> list[int]:
-    """Queue actions atomically (a macro or a bulk change is all or nothing)."""
+            batch: str | None = None, policy: Any = None) -> list[int]:
+    """Queue actions atomically (a macro or a bulk change is all or nothing).
+
+    With ``policy`` (config.Policy), a refund above the actor's limit waits for a lead
+    (state 'approval') instead of going out.
+    """
     if not intents:
         return []
     batch = batch or (uuid.uuid4().hex if len(intents) > 1 else None)
@@ -109,6 +113,12 @@ def enqueue(conn: sqlite3.Connection, intents: Sequence[Intent], *, actor: str, 
     with transaction(conn):
         for intent in intents:
             payload = validate(conn, intent)
+            state = intent.state
+            if policy is not None and intent.kind in ("refund", "cancel") and state == "pending":
+                from csconsole.commerce.actions import over_limit
+
+                if over_limit(int(payload.get("amount", 0)), str(payload.get("currency", "USD")), policy.limit_for(actor)):
+                    state = "approval"
             base = None
             if intent.ticket_id is not None:
                 row = conn.execute("SELECT version FROM ticket WHERE id = ?", (intent.ticket_id,)).fetchone()
@@ -119,7 +129,7 @@ def enqueue(conn: sqlite3.Connection, intents: Sequence[Intent], *, actor: str, 
                 "INSERT INTO outbox (ticket_id, order_id, kind, payload, idempotency_key, base_version, batch, state,"
                 " not_before, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (intent.ticket_id, intent.order_id, intent.kind, json.dumps(payload), uuid.uuid4().hex, base, batch,
-                 intent.state, not_before, actor, clock.now()))
+                 state, not_before, actor, clock.now()))
             outbox_id = int(cur.lastrowid or 0)
             undo = apply_local(conn, outbox_id, intent.kind, intent.ticket_id, payload, actor)
             conn.execute("UPDATE outbox SET undo = ? WHERE id = ?", (json.dumps(undo), outbox_id))
@@ -173,10 +183,12 @@ def validate(conn: sqlite3.Connection, intent: Intent) -> dict[str, Any]:
 def apply_local(conn: sqlite3.Connection, outbox_id: int, kind: str, ticket_id: int | None,
                 payload: Mapping[str, Any], actor: str | None) -> dict[str, Any]:
     """Make the cache show the action's effect now; returns what it replaced (for undo)."""
-    if ticket_id is None or kind not in HELPDESK_ACTIONS:
+    if kind not in HELPDESK_ACTIONS:
         from csconsole.commerce import actions as commerce_actions
 
         return commerce_actions.apply_local(conn, outbox_id, kind, payload)
+    if ticket_id is None:
+        return {}
     t = conn.execute("SELECT * FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
     if t is None:
         return {}
@@ -253,7 +265,8 @@ def reapply_pending(conn: sqlite3.Connection, ticket_ids: Iterable[int]) -> None
     marks = ",".join("?" * len(ids))
     rows = conn.execute(
         f"SELECT * FROM outbox WHERE ticket_id IN ({marks}) AND state IN ({','.join('?' * len(OPEN_STATES))})"
-        " ORDER BY id", (*ids, *OPEN_STATES)).fetchall()
+        f" AND kind IN ({','.join('?' * len(HELPDESK_ACTIONS))}) ORDER BY id",
+        (*ids, *OPEN_STATES, *HELPDESK_ACTIONS)).fetchall()
     touched = set()
     for r in rows:
         undo = apply_local(conn, r["id"], r["kind"], r["ticket_id"], json.loads(r["payload"]), r["actor"])
@@ -298,7 +311,11 @@ def undo_last(conn: sqlite3.Connection, actor: str | None = None) -> list[Row]:
 def _revert(conn: sqlite3.Connection, outbox_id: int, state: str) -> None:
     r = conn.execute("SELECT * FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
     undo = json.loads(r["undo"] or "{}")
-    if r["ticket_id"] is not None and r["kind"] in HELPDESK_ACTIONS:
+    if r["kind"] not in HELPDESK_ACTIONS:
+        from csconsole.commerce import actions as commerce_actions
+
+        commerce_actions.revert_local(conn, r, undo)
+    elif r["ticket_id"] is not None:
         conn.execute("DELETE FROM message WHERE outbox_id = ?", (outbox_id,))
         before = undo.get("ticket", {})
         if before:
@@ -309,10 +326,6 @@ def _revert(conn: sqlite3.Connection, outbox_id: int, state: str) -> None:
                                  [(x, r["ticket_id"]) for x in before["tags"].split()])
         if r["kind"] in ("reply", "note"):
             reindex(conn, [r["ticket_id"]])
-    elif r["kind"] not in HELPDESK_ACTIONS:
-        from csconsole.commerce import actions as commerce_actions
-
-        commerce_actions.revert_local(conn, r, undo)
     conn.execute("UPDATE outbox SET state = ? WHERE id = ?", (state, outbox_id))
     if r["ticket_id"] is not None:
         conn.execute("UPDATE ticket SET pending_actions = max(pending_actions - 1, 0) WHERE id = ?", (r["ticket_id"],))
@@ -346,6 +359,9 @@ def retry(conn: sqlite3.Connection, outbox_id: int, *, rebase: bool = False) -> 
                          " AND id > ?", (base, r["ticket_id"], outbox_id))
         conn.execute("UPDATE outbox SET state = 'pending', not_before = 0, last_error = NULL, base_version = ? WHERE id = ?",
                      (base, outbox_id))
+        if r["kind"] not in HELPDESK_ACTIONS and r["state"] == "failed":  # its effect was taken back on failure
+            undo = apply_local(conn, outbox_id, r["kind"], r["ticket_id"], json.loads(r["payload"]), r["actor"])
+            conn.execute("UPDATE outbox SET undo = ? WHERE id = ?", (json.dumps(undo), outbox_id))
 
 
 def send_now(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
@@ -399,6 +415,11 @@ def mark_sent(conn: sqlite3.Connection, row: Row, *, version: str | None, remote
                      (clock.now(), json.dumps({"version": version, "remote_id": remote_id, "detail": detail}), row.id))
         if row.ticket_id is not None:
             conn.execute("UPDATE ticket SET pending_actions = max(pending_actions - 1, 0) WHERE id = ?", (row.ticket_id,))
+        if row.kind not in HELPDESK_ACTIONS:
+            from csconsole.commerce import actions as commerce_actions
+
+            commerce_actions.on_sent(conn, row, remote_id)
+        elif row.ticket_id is not None:
             if row.kind in ("reply", "note") and remote_id:
                 conn.execute("UPDATE OR IGNORE message SET remote_id = ?, outbox_id = NULL WHERE outbox_id = ?",
                              (remote_id, row.id))
@@ -408,10 +429,6 @@ def mark_sent(conn: sqlite3.Connection, row: Row, *, version: str | None, remote
                              " AND (base_version IS ? OR base_version IS ?)",
                              (version, row.ticket_id, row.id, row.base_version, current[0] if current else None))
                 conn.execute("UPDATE ticket SET version = ? WHERE id = ?", (version, row.ticket_id))
-        elif row.order_id is not None:
-            from csconsole.commerce import actions as commerce_actions
-
-            commerce_actions.on_sent(conn, row, remote_id)
 
 
 def mark_retry(conn: sqlite3.Connection, outbox_id: int, *, error: str, delay: float, ambiguous: bool) -> None:
@@ -426,6 +443,11 @@ def mark_failed(conn: sqlite3.Connection, outbox_id: int, error: str, state: str
     with transaction(conn):
         conn.execute("UPDATE outbox SET state = ?, last_error = ?, result = ? WHERE id = ?",
                      (state, error, json.dumps(dict(result or {})), outbox_id))
+        kind = conn.execute("SELECT kind FROM outbox WHERE id = ?", (outbox_id,)).fetchone()[0]
+        if kind not in HELPDESK_ACTIONS:
+            from csconsole.commerce import actions as commerce_actions
+
+            commerce_actions.on_failed(conn, outbox_id, error)
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:

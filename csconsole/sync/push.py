@@ -100,6 +100,10 @@ async def push_one(conn: sqlite3.Connection, row: Row, adapter: Adapter) -> Push
                           ambiguous=True)
         return PushOutcome(row, "retry", f"unexpected error: {type(exc).__name__}")
     outbox.mark_sent(conn, row, version=result.version, remote_id=result.remote_id, detail=result.detail)
+    if result.order is not None:
+        from csconsole.store.ingest import People, save_orders
+
+        save_orders(conn, [result.order], People())
     return PushOutcome(row, "sent", outbox.describe(row.kind, row.payload))
 
 

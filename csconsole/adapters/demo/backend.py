@@ -15,8 +15,10 @@ from pathlib import Path
 
 from csconsole import clock, sla
 from csconsole.adapters.demo import generator
+from csconsole.commerce import refunds
 
-FAILURES = ("rate_limit", "server_error", "timeout_after_apply", "timeout_before_apply", "garbage")
+FAILURES = ("rate_limit", "server_error", "timeout_after_apply", "timeout_before_apply", "garbage", "hang_after_apply")
+"""hang_after_apply applies the change and then never answers (for crash tests: kill the client)."""
 
 
 class BackendGone(Exception):
@@ -254,6 +256,132 @@ class DemoBackend:
     def order_id_by_number(self, number: str) -> int | None:
         row = self.conn.execute("SELECT id FROM orders WHERE number = ?", (number.lstrip("#"),)).fetchone()
         return row[0] if row else None
+
+    # -- money and parcels: the store's own rules, refusing what a real store refuses
+    def money(self, order_id: int) -> refunds.OrderMoney:
+        data = self.order(order_id)
+        if data is None:
+            raise LookupError(f"order {order_id} does not exist")
+        o = data["order"]
+        by_line: dict[str, list[int]] = {}
+        shipping_refunded = refunded = 0
+        for r in data["refunds"]:
+            refunded += r["amount"] + r["shipping"]
+            shipping_refunded += r["shipping"]
+            for line_id, qty, amount in json.loads(r["lines"]):
+                acc = by_line.setdefault(str(line_id), [0, 0])
+                acc[0] += qty
+                acc[1] += amount
+        paid = sum(t["amount"] for t in data["txns"] if t["kind"] in ("sale", "capture") and t["status"] == "success")
+        lines = [{"id": str(li["id"]), "title": li["title"], "quantity": li["quantity"],
+                  "total": li["quantity"] * li["unit_price"], "refunded_quantity": by_line.get(str(li["id"]), [0, 0])[0],
+                  "refunded_amount": by_line.get(str(li["id"]), [0, 0])[1]} for li in data["lines"]]
+        return refunds.order_money(currency=o["currency"], paid=paid, refunded=refunded, shipping=o["shipping"],
+                                   shipping_refunded=shipping_refunded, lines=lines)
+
+    def refund_by_key(self, key: str) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM refund WHERE idempotency_key = ?", (key,)).fetchone()
+
+    def return_by_key(self, key: str) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM ret WHERE idempotency_key = ?", (key,)).fetchone()
+
+    def refund(self, order_id: int, quantities: dict[str, int], shipping: int, *, restock: bool, reason: str,
+               note: str, key: str, expected_total: int | None = None) -> int:
+        """Refund lines and shipping; the same key twice returns the first refund (like Shopify)."""
+        existing = self.refund_by_key(key)
+        if existing is not None:
+            return existing["id"]
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            plan = refunds.plan_refund(self.money(order_id), quantities, shipping)
+            if expected_total is not None and plan.total != expected_total:
+                raise refunds.RefundError(f"the store computes {plan.total} for this refund, not {expected_total}")
+            now = clock.now()
+            cur = self.conn.execute(
+                "INSERT INTO refund (order_id, amount, shipping, reason, note, restock, lines, created_at, idempotency_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (order_id, plan.total - plan.shipping, plan.shipping, reason, note, int(restock),
+                 dumps([list(x) for x in plan.lines]), now, key))
+            gateway = self.conn.execute("SELECT gateway FROM txn WHERE order_id = ? AND kind = 'sale' LIMIT 1",
+                                        (order_id,)).fetchone()
+            self.conn.execute("INSERT INTO txn (order_id, kind, gateway, amount, status, created_at, reference)"
+                              " VALUES (?, 'refund', ?, ?, 'success', ?, ?)",
+                              (order_id, gateway[0] if gateway else None, plan.total, now, f"re_{cur.lastrowid:08d}"))
+            if restock:
+                for line_id, qty, _ in plan.lines:
+                    self.conn.execute("UPDATE order_line SET restocked_quantity = restocked_quantity + ? WHERE id = ?",
+                                      (qty, int(line_id)))
+            self.conn.execute("COMMIT")
+            return int(cur.lastrowid or 0)
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def create_return(self, order_id: int, quantities: dict[str, int], *, reason: str, note: str, key: str,
+                      status: str = "open") -> int:
+        """A return of delivered items (status 'open': approved; 'requested': the customer asks)."""
+        existing = self.return_by_key(key)
+        if existing is not None:
+            return existing["id"]
+        data = self.order(order_id)
+        if data is None:
+            raise LookupError(f"order {order_id} does not exist")
+        if data["order"]["cancelled_at"]:
+            raise ValueError("the order was cancelled")
+        returned: dict[str, int] = {}
+        for r in data["returns"]:
+            if r["status"] in ("requested", "open", "received", "closed"):
+                for line_id, qty in json.loads(r["lines"]):
+                    returned[str(line_id)] = returned.get(str(line_id), 0) + qty
+        lines = {str(li["id"]): li for li in data["lines"]}
+        for line_id, qty in quantities.items():
+            line = lines.get(str(line_id))
+            if line is None:
+                raise ValueError(f"the order has no line {line_id}")
+            room = line["fulfilled_quantity"] - returned.get(str(line_id), 0)
+            if qty <= 0 or qty > room:
+                raise ValueError(f"{line['title']}: only {max(room, 0)} shipped item(s) can be returned")
+        now = clock.now()
+        cur = self.conn.execute(
+            "INSERT INTO ret (order_id, status, reason, lines, note, created_at, updated_at, idempotency_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (order_id, status, reason, dumps([[str(k), v] for k, v in quantities.items() if v]), note, now, now, key))
+        return int(cur.lastrowid or 0)
+
+    def move_return(self, return_id: int, to: str, *, decline_reason: str | None = None, note: str | None = None) -> None:
+        """requested → open (approve) or declined; open → received."""
+        allowed = {"open": ("requested",), "declined": ("requested",), "received": ("open",)}
+        row = self.conn.execute("SELECT * FROM ret WHERE id = ?", (return_id,)).fetchone()
+        if row is None:
+            raise LookupError(f"return {return_id} does not exist")
+        if row["status"] == to:
+            return
+        if row["status"] not in allowed[to]:
+            raise ValueError(f"a {row['status']} return cannot become {to}")
+        self.conn.execute("UPDATE ret SET status = ?, decline_reason = coalesce(?, decline_reason),"
+                          " note = coalesce(?, note), updated_at = ? WHERE id = ?",
+                          (to, decline_reason, note, clock.now(), return_id))
+
+    def cancel(self, order_id: int, *, refund: bool, restock: bool, reason: str, note: str, key: str) -> int | None:
+        """Cancel an order that has not shipped; with ``refund``, give back everything paid."""
+        data = self.order(order_id)
+        if data is None:
+            raise LookupError(f"order {order_id} does not exist")
+        o = data["order"]
+        if o["cancelled_at"]:
+            existing = self.refund_by_key(key)
+            return existing["id"] if existing else None
+        if any(li["fulfilled_quantity"] for li in data["lines"]):
+            raise ValueError("the order has already shipped: start a return instead")
+        refund_id = None
+        if refund:
+            money = self.money(order_id)
+            quantities = {li.line_id: li.refundable_quantity for li in money.lines if li.refundable_quantity}
+            if money.refundable:
+                refund_id = self.refund(order_id, quantities, money.shipping_refundable, restock=restock,
+                                        reason="cancelled", note=note, key=key)
+        self.conn.execute("UPDATE orders SET cancelled_at = ?, version = version + 1 WHERE id = ?", (clock.now(), order_id))
+        return refund_id
 
 
 class VersionConflict(Exception):

@@ -5,6 +5,7 @@ Same contract as the Shopify adapter, over the demo backend's tables.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -12,9 +13,10 @@ from typing import ClassVar
 
 from csconsole.adapters import base
 from csconsole.adapters.base import (
-    CommerceAdapter, FulfillmentRecord, Identity, LineRecord, NotFound, OrderRecord, PaymentRecord, PersonRecord,
-    RefundRecord, ReturnRecord,
+    Action, ActionResult, CommerceAdapter, FulfillmentRecord, Identity, LineRecord, NotFound, OrderRecord,
+    PaymentRecord, PersonRecord, RefundRecord, RejectedError, ReturnRecord, TransientError,
 )
+from csconsole.commerce import refunds
 from csconsole.adapters.demo.backend import DemoBackend
 from csconsole.adapters.demo.helpdesk import _error
 
@@ -22,7 +24,7 @@ from csconsole.adapters.demo.helpdesk import _error
 class DemoStore(CommerceAdapter):
     name: ClassVar[str] = "demo-store"
     needs_secret: ClassVar[bool] = False
-    capabilities: ClassVar[frozenset[str]] = frozenset({base.ORDERS})
+    capabilities: ClassVar[frozenset[str]] = frozenset({base.ORDERS, base.REFUND, base.RETURNS, base.CANCEL})
 
     def __init__(self, account, secret=None, driver=None) -> None:
         super().__init__(account, secret, driver)
@@ -49,6 +51,74 @@ class DemoStore(CommerceAdapter):
         if data is None:
             raise NotFound(f"order {order_id} does not exist")
         return order_record(data)
+
+    async def apply(self, action: Action) -> ActionResult:
+        """Refunds, returns and cancels, with the store's own refusals as RejectedError."""
+        failure = self.backend.take_failure("store")
+        if failure and failure.kind not in ("timeout_after_apply", "hang_after_apply"):
+            raise _error(failure)
+        order_id = int(action.order_remote_id or 0)
+        p = dict(action.payload)
+        try:
+            remote_id = self._apply(order_id, action.kind, p, action.idempotency_key)
+        except refunds.RefundError as exc:
+            raise RejectedError(f"the store refused the refund: {exc}") from None
+        except LookupError as exc:
+            raise NotFound(str(exc)) from None
+        except ValueError as exc:
+            raise RejectedError(f"the store refused: {exc}") from None
+        except sqlite3.OperationalError as exc:
+            raise TransientError(f"demo store busy: {exc}") from None
+        if failure is not None and failure.kind == "hang_after_apply":
+            await asyncio.sleep(3600)
+        if failure is not None:  # it happened, but the answer is lost on the way back
+            raise TransientError("timed out waiting for the store", maybe_applied=True)
+        return ActionResult(remote_id=str(remote_id) if remote_id else None, order=self._order(order_id))
+
+    def _apply(self, order_id: int, kind: str, p: dict, key: str) -> int | None:
+        b = self.backend
+        if kind == "refund":
+            quantities = {str(line["line"]): int(line["quantity"]) for line in p.get("lines", [])}
+            return b.refund(order_id, quantities, int(p.get("shipping", 0)), restock=bool(p.get("restock")),
+                            reason=str(p.get("reason", "other")), note=str(p.get("note", "")), key=key,
+                            expected_total=int(p["amount"]) if "amount" in p else None)
+        if kind == "return_create":
+            quantities = {str(line["line"]): int(line["quantity"]) for line in p.get("lines", [])}
+            return b.create_return(order_id, quantities, reason=str(p.get("reason", "OTHER")),
+                                   note=str(p.get("note", "")), key=key)
+        if kind in ("return_approve", "return_decline", "return_receive"):
+            to = {"return_approve": "open", "return_decline": "declined", "return_receive": "received"}[kind]
+            b.move_return(int(p["return"]), to, decline_reason=p.get("reason") if kind == "return_decline" else None,
+                          note=p.get("note") or None)
+            return int(p["return"])
+        if kind == "cancel":
+            return b.cancel(order_id, refund=bool(p.get("refund", True)), restock=bool(p.get("restock", True)),
+                            reason=str(p.get("reason", "CUSTOMER")), note=str(p.get("note", "")), key=key)
+        raise ValueError(f"the demo store cannot {kind}")
+
+    async def find_applied(self, action: Action) -> ActionResult | None:
+        """After a lost answer: find what the action made, by its idempotency key or its effect."""
+        b = self.backend
+        order_id = int(action.order_remote_id or 0)
+        found: int | None = None
+        if action.kind == "refund":
+            row = b.refund_by_key(action.idempotency_key)
+            found = row["id"] if row else None
+        elif action.kind == "return_create":
+            row = b.return_by_key(action.idempotency_key)
+            found = row["id"] if row else None
+        elif action.kind in ("return_approve", "return_decline", "return_receive"):
+            to = {"return_approve": "open", "return_decline": "declined", "return_receive": "received"}[action.kind]
+            row = b.conn.execute("SELECT status FROM ret WHERE id = ?", (int(action.payload["return"]),)).fetchone()
+            found = int(action.payload["return"]) if row and row["status"] == to else None
+        elif action.kind == "cancel":
+            data = b.order(order_id)
+            if data is not None and data["order"]["cancelled_at"]:
+                row = b.refund_by_key(action.idempotency_key)
+                return ActionResult(remote_id=str(row["id"]) if row else None, order=self._order(order_id))
+        if found is None:
+            return None
+        return ActionResult(remote_id=str(found), order=self._order(order_id))
 
     async def aclose(self) -> None:
         self.backend.close()
