@@ -39,7 +39,7 @@ def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
                         help="workspace to use (default: from the config, else 'demo')")
 
 
-COMMAND_MODULES = ("demo", "sync", "macros", "accounts")
+COMMAND_MODULES = ("demo", "sync", "macros", "accounts", "stats")
 """Subcommands, one module each in csconsole/cli/; each has register(subparsers) and keeps
 its heavy imports inside its handler, so building the parser stays cheap."""
 
