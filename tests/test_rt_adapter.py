@@ -341,5 +341,16 @@ async def test_tags_live_in_a_multi_value_custom_field(rt, queue, adapters):
     (pulled,), _ = await pull_all(adapter)
     assert sorted(pulled.tags) == ["vip", "wismo"] and "Tags" not in pulled.custom_fields
     await adapter.apply(action("tags", ticket, pulled.version, add=["refund"], remove=["wismo"]))
-    values = next(cf["values"] for cf in rt.get(ticket)["CustomFields"] if cf["name"] == "Tags")
-    assert sorted(values) == ["refund", "vip"]
+    assert sorted(_tags(rt, ticket)) == ["refund", "vip"]
+
+    fields = adapters(queue, custom_fields=True)
+    assert fields.can(base.CUSTOM_FIELDS) and not adapter.can(base.CUSTOM_FIELDS)
+    await fields.verify()
+    current = await fields.fetch_ticket(str(ticket))
+    assert sorted(current.custom_fields["Tags"]) == ["refund", "vip"]
+    await fields.apply(action("custom_field", ticket, current.version, field="Tags", value=["gift"]))
+    assert _tags(rt, ticket) == ["gift"]
+
+
+def _tags(rt: RT, ticket: int) -> list[str]:
+    return next(cf["values"] for cf in rt.get(ticket)["CustomFields"] if cf["name"] == "Tags")

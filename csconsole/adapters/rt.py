@@ -33,11 +33,13 @@ What RT does, and what this adapter does about it (details and sources:
   stands in (setting it replaces the whole list). Without that option there is no TAGS
   capability.
 
-Account options: ``queues`` (list of queue names to sync; default every queue the user
-sees), ``timezone``, ``tags_field``, ``priorities`` (RT numbers for low/normal/high/urgent,
-default 0/50/100/150), ``page_size`` (tickets per request, at most RT's 100; smaller pages
-commit the pull's progress more often), ``timeout`` (seconds). Authentication is basic (account user + secret), or RT's auth token
-(``Authorization: token …``) when the secret looks like one (``1-<user id>-<32 hex>``).
+Account options: ``queues`` (queue names to sync; default every queue the user sees),
+``timezone``, ``tags_field``, ``custom_fields`` (true: pull every custom field and allow
+changing them; RT takes nearly twice as long per page with them), ``priorities`` (RT numbers
+for low/normal/high/urgent, default 0/50/100/150), ``page_size`` (tickets per request, at
+most RT's 100; smaller pages commit a pull's progress more often), ``timeout`` (seconds).
+Authentication is basic (account user + secret), or RT's auth token (``Authorization:
+token …``) when the secret looks like one (``1-<user id>-<32 hex>``).
 """
 
 from __future__ import annotations
@@ -94,8 +96,7 @@ PERSON_FIELDS = "Name,RealName,EmailAddress"
 class RTHelpdesk(HelpdeskAdapter):
     name: ClassVar[str] = "rt"
     capabilities: ClassVar[frozenset[str]] = frozenset({
-        base.REPLY, base.NOTE, base.STATUS, base.PRIORITY, base.ASSIGN, base.CUSTOM_FIELDS, base.LIST_AGENTS,
-        base.CONFLICTS,
+        base.REPLY, base.NOTE, base.STATUS, base.PRIORITY, base.ASSIGN, base.LIST_AGENTS, base.CONFLICTS,
     })
 
     def __init__(self, account, secret=None, driver=None) -> None:
@@ -116,8 +117,11 @@ class RTHelpdesk(HelpdeskAdapter):
                                timeout=float(options.get("timeout", 30.0)))
         self.queues: tuple[str, ...] = tuple(str(q) for q in options.get("queues", ()) or ())
         self.tags_field: str | None = options.get("tags_field") or None
-        if self.tags_field:
-            self.capabilities = type(self).capabilities | {base.TAGS}
+        self.custom_fields = bool(options.get("custom_fields", False))
+        extra = {base.TAGS} if self.tags_field else set()
+        if self.custom_fields:
+            extra.add(base.CUSTOM_FIELDS)
+        self.capabilities = type(self).capabilities | extra
         self.priorities = _priorities(options.get("priorities"))
         self.page_size = max(1, min(int(options.get("page_size", PAGE)), PAGE))
         self._zone_option = options.get("timezone")
@@ -245,34 +249,45 @@ class RTHelpdesk(HelpdeskAdapter):
         start = cursor.since or 0
         key = (start, cursor.after)
         url: str | None = None
-        params = self._search_params(self._scoped(f"LastUpdated >= '{dates.literal(start)}'"),
-                                     order=(("LastUpdated", "ASC"), ("id", "ASC")))
         total = None
         while True:
-            data, now = await self._get(url or f"{API}/tickets", None if url else params)
+            if url is None:  # a fresh query from the last ticket delivered (keyset)
+                data, scanned = await self._search(
+                    self._scoped(f"LastUpdated >= '{dates.literal(key[0])}'"), fields="LastUpdated",
+                    order=(("LastUpdated", "ASC"), ("id", "ASC")))
+            else:
+                data, scanned = await self._get(url)
             total = total if total is not None else data.get("total")
             fresh = []
             for item in data.get("items") or []:
                 item_key = (_epoch(item.get("LastUpdated")) or 0, int(item["id"]))
                 if item_key > key and item_key not in delivered:
-                    fresh.append((item_key, item))
+                    fresh.append(item_key)
             more = bool(data.get("next_page"))
             if not fresh and more:
                 url = _relative(data["next_page"])  # a page of tickets already delivered: step over it
                 continue
-            for item_key, _ in fresh:
-                delivered.add(item_key)
+            delivered.update(fresh)
+            tickets = await self._full([number for _, number in fresh])
             if fresh:
-                key = fresh[-1][0]
-            tickets = [await self._pulled(item, now) for _, item in fresh]
+                key = fresh[-1]
             if not more:
                 tickets += await self._vanished(dates.literal(start))
-            yield TicketPage(tickets, _Cursor(since=key[0], after=key[1]).dump(now), not more, total)
+            # The scan decided what was delivered, so the scan's clock says whether the key's
+            # second was over.
+            yield TicketPage(tickets, _Cursor(since=key[0], after=key[1]).dump(scanned), not more, total)
             if not more:
                 return
             url = None
-            params = self._search_params(self._scoped(f"LastUpdated >= '{dates.literal(key[0])}'"),
-                                         order=(("LastUpdated", "ASC"), ("id", "ASC")))
+
+    async def _full(self, numbers: Sequence[int]) -> list[TicketRecord]:
+        """The whole record of tickets found by a keys-only scan (LastUpdated and id are cheap
+        for RT to list; people and custom fields are not), in the scan's order."""
+        if not numbers:
+            return []
+        data, now = await self._search(" OR ".join(f"id = {n}" for n in numbers))
+        items = {int(item["id"]): item for item in data.get("items") or []}
+        return [await self._pulled(items[n], now) for n in numbers if n in items]
 
     async def _list_all(self, cursor: _Cursor) -> AsyncIterator[TicketPage]:
         """The first sync: every ticket by id (ids never move while we page), then the cursor
@@ -326,7 +341,9 @@ class RTHelpdesk(HelpdeskAdapter):
         """
         updated = _epoch(item.get("LastUpdated")) or 0
         if server_now is None or updated >= server_now - 1:
-            return await self.fetch_ticket(str(item["id"]))
+            people = [item.get("Owner"), *(item.get("Requestor") or [])]
+            record, _ = await self._read(str(item["id"]), known={_ref_name(p): p for p in people if _ref_name(p)})
+            return record
         return self._ticket(item, version=f"@{updated}")
 
     def _scoped(self, condition: str, field: str = "Queue") -> str:
@@ -342,7 +359,8 @@ class RTHelpdesk(HelpdeskAdapter):
         for field, direction in order:
             params += [("orderby", field), ("order", direction)]
         if fields is None:
-            params += [("fields", TICKET_FIELDS + ",CustomFields"), ("fields[Queue]", "Name"),
+            wanted = TICKET_FIELDS + (",CustomFields" if self.custom_fields or self.tags_field else "")
+            params += [("fields", wanted), ("fields[Queue]", "Name"),
                        ("fields[Owner]", PERSON_FIELDS), ("fields[Requestor]", PERSON_FIELDS)]
         elif fields:
             params.append(("fields", fields))
@@ -378,25 +396,27 @@ class RTHelpdesk(HelpdeskAdapter):
         record, _ = await self._read(ticket_remote_id)
         return record
 
-    async def _read(self, ticket_remote_id: str) -> tuple[TicketRecord, dict[str, Any]]:
-        """One ticket with its ETag as version; people filled in from their user records."""
+    async def _read(self, ticket_remote_id: str, known: Mapping[str, Any] | None = None,
+                    ) -> tuple[TicketRecord, dict[str, Any]]:
+        """One ticket with its ETag as version; people filled in from ``known`` (expanded
+        references from a search) or else from their user records."""
         number = _ticket_id(ticket_remote_id)
         response = await self.http.request("GET", f"{API}/ticket/{number}", params={"fields[Queue]": "Name"})
         data = parse_json(response, "RT GET /ticket") or {}
         etag = (response.headers.get("ETag") or "").strip().strip('"') or None
         data = dict(data)
-        data["Owner"] = await self._filled(data.get("Owner"))
-        data["Requestor"] = [await self._filled(r) for r in data.get("Requestor") or []]
+        data["Owner"] = await self._filled(data.get("Owner"), known or {})
+        data["Requestor"] = [await self._filled(r, known or {}) for r in data.get("Requestor") or []]
         record = self._ticket(data, version=etag or f"@{_epoch(data.get('LastUpdated')) or 0}")
         if record.number != number:
             # RT answers for a merged ticket with the ticket it was merged into.
             record = replace(record, remote_id=str(number), number=number, deleted=True)
         return record, data
 
-    async def _filled(self, ref: Any) -> Any:
+    async def _filled(self, ref: Any, known: Mapping[str, Any]) -> Any:
         if (isinstance(ref, Mapping) and ref.get("type", "user") == "user" and "Name" not in ref
                 and ref.get("id") not in (None, "", "Nobody")):
-            user = await self._user(str(ref["id"]))
+            user = known.get(str(ref["id"])) or await self._user(str(ref["id"]))
             if user:
                 return {**ref, **{k: user.get(k) for k in ("Name", "RealName", "EmailAddress")}}
         return ref
@@ -431,7 +451,7 @@ class RTHelpdesk(HelpdeskAdapter):
             group=(queue.get("Name") if isinstance(queue, Mapping) else None) or None,
             sla_due_at=sla_due, solved_at=_epoch(t.get("Resolved")) if status in ("solved", "closed") else None,
             last_customer_at=last_customer,
-            custom_fields={k: v for k, v in custom.items() if k != self.tags_field},
+            custom_fields={k: v for k, v in custom.items() if k != self.tags_field} if self.custom_fields else {},
             deleted=remote_status == "deleted",
         )
 
@@ -519,7 +539,7 @@ class RTHelpdesk(HelpdeskAdapter):
         if action.kind == "assign":
             owner = p.get("assignee")
             return {"Owner": owner or "Nobody"}, lambda r: (r.assignee.remote_id if r.assignee else None) == owner
-        if action.kind == "custom_field":
+        if action.kind == "custom_field" and self.custom_fields:
             field, value = str(p["field"]), p["value"]
             return {"CustomFields": {field: value}}, lambda r: _has_value(r.custom_fields.get(field), value)
         if action.kind == "tags" and self.tags_field:
