@@ -34,7 +34,8 @@ CHANGE_COALESCE = 0.3
 
 class CSConsole(App):
     TITLE = "csconsole"
-    CSS_PATH = [Path(__file__).parent / name for name in ("app.tcss", "screens/queue.tcss", "screens/ticket.tcss")]
+    CSS_PATH = [Path(__file__).parent / name
+                for name in ("app.tcss", "screens/queue.tcss", "screens/ticket.tcss", "screens/dashboard.tcss")]
     """Screen styles sit beside their screens but load with the app: a stylesheet added when
     a screen is first pushed makes Textual restyle every widget at that moment."""
     BINDINGS = [
@@ -76,6 +77,8 @@ class CSConsole(App):
             except ConfigError as exc:  # the CLI refuses to start on this; here, say it and go on
                 self.notify(str(exc), severity="error", timeout=15, markup=False)
         self.push_screen(QueueScreen())
+        if self.start_dashboard:
+            self.open_dashboard()
         self.load_me()
         self.call_after_refresh(self._settle_memory)
         self.set_timer(PREWARM_AFTER, self._prewarm_ticket_screen)
@@ -254,11 +257,26 @@ class CSConsole(App):
     def arm_chord(self, key: str) -> None:
         self._chord = (key, time.monotonic())
 
+    has_dashboard = True
+    """The help overlay lists the g d chord."""
+
     def open_dashboard(self) -> None:
-        self.bell()
+        """The lead's split view; it sits above the queue, so esc leads back there."""
+        from csconsole.screens.dashboard import DashboardScreen
+
+        if isinstance(self.screen, DashboardScreen):
+            return
+        below = next((s for s in self.screen_stack if isinstance(s, DashboardScreen)), None)
+        if below is None:
+            self.push_screen(DashboardScreen())
+            return
+        while self.screen is not below:
+            self.pop_screen()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         from csconsole.commands import screen_commands
 
         yield from super().get_system_commands(screen)
         yield from screen_commands(self, screen)
+        yield SystemCommand("Lead dashboard", "key: g d · backlog, SLA, agents' load and approvals beside the queue",
+                            self.open_dashboard)

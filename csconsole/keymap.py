@@ -24,6 +24,7 @@ _NAMED_KEYS = {key.value for key in Keys}
 def binding_classes() -> list[type]:
     """Every class whose BINDINGS an agent can remap."""
     from csconsole.app import CSConsole
+    from csconsole.screens.dashboard import DashboardScreen, FigureTable
     from csconsole.screens.help import HelpScreen
     from csconsole.screens.macro_picker import MacroPicker
     from csconsole.screens.pickers import AgentPicker, Confirm, KeyChoice, NamePrompt, TagEditor
@@ -34,7 +35,7 @@ def binding_classes() -> list[type]:
     from csconsole.widgets.ticket_list import TicketList
 
     return [CSConsole, QueueScreen, TicketScreen, TicketList, Composer, HelpScreen, ViewPicker, KeyChoice,
-            AgentPicker, TagEditor, Confirm, NamePrompt, MacroPicker]
+            AgentPicker, TagEditor, Confirm, NamePrompt, MacroPicker, DashboardScreen, FigureTable]
 
 
 def known_bindings(classes: Iterable[type] | None = None) -> dict[str, Binding]:
