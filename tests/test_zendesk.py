@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from csconsole import paths
-from csconsole.adapters import base
+from csconsole.adapters import base, zendesk
 from csconsole.adapters.base import AccountSpec, Action, TicketRecord
 from csconsole.adapters.zendesk import ZendeskAdapter
 from csconsole.store import ingest, outbox
@@ -130,7 +130,19 @@ async def test_agent_token_with_a_view(zd):
 # --------------------------------------------------------------------------- pulling and mapping
 
 
-async def test_export_pages_resume_from_the_cursor_and_flag_deletions(zd):
+async def test_small_export_pages_reach_the_engine_in_batches(zd):
+    seed(zd, 250)
+    a = adapter(zd)
+    pages, cursor = await pull(a)
+    exports = zd.server.calls("GET", API + r"/incremental/tickets/cursor(\.json)?")
+    assert len(exports) == 1 + 3 and [len(p.tickets) for p in pages] == [250] and pages[0].done
+    again, _ = await pull(a, cursor)  # the batch carried the last page's after_cursor
+    assert [t for p in again for t in p.tickets] == []
+    await a.aclose()
+
+
+async def test_export_pages_resume_from_the_cursor_and_flag_deletions(zd, monkeypatch):
+    monkeypatch.setattr(zendesk, "BATCH", 100)
     ids = seed(zd, 250)
     a = adapter(zd)
     pages, cursor = await pull(a)
@@ -182,11 +194,17 @@ async def test_export_keeps_the_newest_copy_of_a_repeated_ticket(zd):
     tid = seed(zd, 1)[0]
     old = zd.tickets[tid] | {"generated_timestamp": 100, "status": "open", "updated_at": "2026-10-01T10:00:00Z"}
     new = zd.tickets[tid] | {"generated_timestamp": 200, "status": "pending", "updated_at": "2026-09-30T10:00:00Z"}
-    zd.server.queue("GET", API + r"/incremental/tickets/cursor(\.json)?",
-                    Reply(200, {"tickets": [new, old], "after_cursor": "abc", "end_of_stream": True, "users": []}))
+    export = API + r"/incremental/tickets/cursor(\.json)?"
+    zd.server.queue("GET", export, Reply(200, {"tickets": [new, old], "after_cursor": "abc", "end_of_stream": True,
+                                               "users": []}))
     a = adapter(zd, mode="export")
     pages, cursor = await pull(a, "xyz")
     assert [(t.number, t.status) for t in pages[0].tickets] == [(tid, "pending")] and cursor == "abc"
+    # Across the pages of one batch too: the later page has the newer copy.
+    zd.server.queue("GET", export, Reply(200, {"tickets": [old], "after_cursor": "c1", "end_of_stream": False}))
+    zd.server.queue("GET", export, Reply(200, {"tickets": [new], "after_cursor": "c2", "end_of_stream": True}))
+    pages, cursor = await pull(a, "abc")
+    assert [(t.number, t.status) for p in pages for t in p.tickets] == [(tid, "pending")] and cursor == "c2"
     await a.aclose()
 
 

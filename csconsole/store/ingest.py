@@ -12,6 +12,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from csconsole import clock
 from csconsole.adapters.base import NO_SLA, MessageRecord, OrderRecord, PersonRecord, TicketRecord
@@ -35,21 +36,22 @@ class People:
 
     def __init__(self) -> None:
         self._known: dict[tuple[str, str], tuple[int, str, str | None]] = {}
+        """(kind, remote id) → (local id, name and email as the backend sent them)."""
 
     def id_for(self, conn: sqlite3.Connection, person: PersonRecord | None) -> int | None:
         if person is None:
             return None
         key = (person.kind, person.remote_id)
-        name, email = clean_line(person.name, 200), (clean_line(person.email, 320) or None)
         cached = self._known.get(key)
-        if cached and cached[1] == name and cached[2] == email:
-            return cached[0]
+        if cached and cached[1] == person.name and cached[2] == person.email:
+            return cached[0]  # unchanged since we stored it: no cleaning, no upsert
+        name, email = clean_line(person.name, 200), (clean_line(person.email, 320) or None)
         row = conn.execute(
             "INSERT INTO person (remote_id, kind, name, email, locale, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (kind, remote_id) DO UPDATE SET name = excluded.name, email = excluded.email,"
             " locale = coalesce(excluded.locale, person.locale), updated_at = excluded.updated_at RETURNING id",
             (person.remote_id, person.kind, name, email, person.locale, clock.now())).fetchone()
-        self._known[key] = (row[0], name, email)
+        self._known[key] = (row[0], person.name, person.email)
         return row[0]
 
 
@@ -61,9 +63,28 @@ def store_page(conn: sqlite3.Connection, account: str, tickets: Sequence[TicketR
         if not index and ids:
             set_meta(conn, "fts_dirty", "1")
         save_cursor(conn, account, stream, cursor)
-        from csconsole.store import outbox
+        _reapply_pending(conn, ids)
 
-        outbox.reapply_pending(conn, ids)
+
+def _reapply_pending(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    """Lay unsent local effects back on top of fresh rows (outbox.reapply_pending), asking it
+    only about tickets that have open outbox rows: the others just have none pending. Two
+    statements per page instead of two per ticket keep a 100,000-ticket sync fast."""
+    from csconsole.store import outbox
+
+    if not ids:
+        return
+    marks = ",".join("?" * len(ids))
+    states = ",".join("?" * len(outbox.OPEN_STATES))
+    busy = [r[0] for r in conn.execute(
+        f"SELECT DISTINCT ticket_id FROM outbox WHERE ticket_id IN ({marks}) AND state IN ({states})",
+        (*ids, *outbox.OPEN_STATES))]
+    conn.execute(f"UPDATE ticket SET pending_actions = 0 WHERE id IN ({marks}) AND pending_actions != 0", list(ids))
+    outbox.reapply_pending(conn, busy)
+
+
+_tag = lru_cache(maxsize=8192)(normalise_tag)
+"""Tags repeat across thousands of tickets: normalise each spelling once per process."""
 
 
 def upsert_tickets(conn: sqlite3.Connection, tickets: Sequence[TicketRecord], people: People, *, index: bool = True) -> list[int]:
@@ -77,13 +98,14 @@ def upsert_tickets(conn: sqlite3.Connection, tickets: Sequence[TicketRecord], pe
             continue
         subject = clean_line(t.subject, 500)
         description = clean(t.description)
-        tags = [normalise_tag(tag) for tag in t.tags]
+        tags = [_tag(tag) for tag in t.tags]
         tags = [tag for tag in dict.fromkeys(tags) if tag]
         rows.append((
             t.number, t.remote_id, subject, description, t.status, t.remote_status, t.priority, t.remote_priority,
             people.id_for(conn, t.requester), people.id_for(conn, t.assignee), t.group, " ".join(tags), t.channel,
             t.created_at, t.updated_at, t.sla_due_at if t.sla_due_at is not None else NO_SLA, t.first_response_at,
-            t.solved_at, t.last_customer_at, t.message_count, t.version, json.dumps(dict(t.custom_fields)), now,
+            t.solved_at, t.last_customer_at, t.message_count, t.version,
+            json.dumps(dict(t.custom_fields)) if t.custom_fields else "{}", now,
         ))
         ids.append(t.number)
         tag_rows.extend((tag, t.number) for tag in tags)

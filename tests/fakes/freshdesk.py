@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -57,6 +58,7 @@ class FakeFreshdesk:
         self.groups: dict[int, str] = {}
         self.rate_total = rate_total
         self.rate_remaining = rate_total
+        self._window = time.monotonic()
         self.lose_answers = 0
         """The next N writes are applied but answered only after ``lost_delay`` seconds."""
         self.lost_delay = 2.0
@@ -153,6 +155,8 @@ class FakeFreshdesk:
     def _guard(self, handler: Callable[[Request, int], Reply]) -> Callable[[Request], Reply]:
         def serve(request: Request) -> Reply:
             with self.lock:
+                if time.monotonic() - self._window >= 60:  # the budget is per minute
+                    self._window, self.rate_remaining = time.monotonic(), self.rate_total
                 includes = [x for x in (request.arg("include") or "").split(",") if x]
                 cost = 1 + len(includes)
                 self.rate_remaining = max(self.rate_remaining - cost, 0)

@@ -20,6 +20,7 @@ import base64
 import bisect
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -74,7 +75,9 @@ class FakeZendesk:
         self.views: dict[int, Callable[[dict], bool]] = {}
         self.rate_limit = rate_limit
         self.rate_remaining = rate_limit
-        self.rate_reset = 60
+        self.rate_reset: int | None = None
+        """Seconds sent as ratelimit-reset; None: the time left in the current minute."""
+        self._window = time.monotonic()
         self.lose_answers = 0
         """The next N updates are applied but answered only after ``lost_delay`` seconds."""
         self.lost_delay = 2.0
@@ -203,10 +206,14 @@ class FakeZendesk:
                listing: bool = False) -> Callable[[Request], Reply]:
         def serve(request: Request) -> Reply:
             with self.lock:
+                elapsed = time.monotonic() - self._window
+                if elapsed >= 60:  # the budget is per minute
+                    self._window, self.rate_remaining, elapsed = time.monotonic(), self.rate_limit, 0
                 self.rate_remaining = max(self.rate_remaining - 1, 0)
+                reset = self.rate_reset if self.rate_reset is not None else int(60 - elapsed)
                 headers = {"X-Rate-Limit": str(self.rate_limit), "X-Rate-Limit-Remaining": str(self.rate_remaining),
                            "ratelimit-limit": str(self.rate_limit), "ratelimit-remaining": str(self.rate_remaining),
-                           "ratelimit-reset": str(self.rate_reset)}
+                           "ratelimit-reset": str(reset)}
                 if listing:
                     headers["zendesk-ratelimit-tickets-index"] = "total=100; remaining=99; resets=41"
                 uid = self.tokens.get(request.headers.get("Authorization", ""))
