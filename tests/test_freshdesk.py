@@ -379,3 +379,19 @@ def test_engine_survives_a_malformed_page_and_rate_limits(fd, isolated, monkeypa
     assert engine.status.state == "offline" and "rate limited (429)" in engine.status.last_error
     assert ingest.load_cursor(cache, "fd") == cursor and KEY not in engine.status.last_error
     cache.close()
+
+
+def test_engine_reconciles_a_5xx_reply_before_sending_again(fd, isolated, monkeypatch):
+    ids = seed(fd, 3)
+    workspace = workspace_for(fd, isolated, monkeypatch)
+    engine_pass(workspace)
+    cache = workspace.open_cache()
+    outbox.enqueue(cache, [Intent("reply", ids[1], {"body": "Refund issued."})], actor="fran@acme.example")
+    fd.server.queue("POST", API + rf"/tickets/{ids[1]}/reply", Reply(500, {"code": "internal_error"}))
+    engine_pass(workspace, push=True)
+    assert cache.execute("SELECT state FROM outbox").fetchone()[0] == "sending"  # a 500 may have landed: look first
+    cache.execute("UPDATE outbox SET not_before = 0")
+    engine_pass(workspace, push=True)
+    assert cache.execute("SELECT state FROM outbox").fetchone()[0] == "sent"
+    assert sum(c["body_text"] == "Refund issued." for c in fd.conversations[ids[1]]) == 1
+    cache.close()

@@ -556,3 +556,21 @@ def test_engine_reports_bad_credentials_and_429_in_one_line(zd, isolated, monkey
     engine = engine_pass(workspace)
     assert engine.status.state == "offline" and "rate limited (429)" in engine.status.last_error
     assert TOKEN not in engine.status.last_error
+
+
+def test_engine_retries_a_5xx_push_and_sends_once(zd, isolated, monkeypatch):
+    ids = seed(zd, 3)
+    workspace = workspace_for(zd, isolated, monkeypatch)
+    engine_pass(workspace)
+    cache = workspace.open_cache()
+    outbox.enqueue(cache, [Intent("note", ids[1], {"body": "Carrier says Tuesday."})], actor=ADMIN)
+    zd.server.queue("PUT", API + rf"/tickets/{ids[1]}(\.json)?", Reply(503, raw=b"Service Unavailable",
+                                                                        headers={"Retry-After": "0"}))
+    engine_pass(workspace, push=True)
+    row = cache.execute("SELECT state, last_error FROM outbox").fetchone()
+    assert row["state"] == "pending" and "server error 503" in row["last_error"]  # 503: not applied, send again
+    cache.execute("UPDATE outbox SET not_before = 0")
+    engine_pass(workspace, push=True)
+    assert cache.execute("SELECT state FROM outbox").fetchone()[0] == "sent"
+    assert sum(c["body"] == "Carrier says Tuesday." for c in zd.comments[ids[1]]) == 1
+    cache.close()
