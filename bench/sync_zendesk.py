@@ -3,8 +3,9 @@
     .venv/bin/python bench/sync_zendesk.py [--tickets 100000] [--actions 2000]
 
 A child process serves the fake Zendesk (tests/fakes/zendesk.py) with the given number of
-tickets as cursor-based incremental export pages of 100, with sideloaded users, so the
-server does not compete with the console for the interpreter. Then, in this process:
+tickets as cursor-based incremental export pages of 100, with sideloaded users, built
+before the clock starts (so the server does not compete with the console for the
+interpreter, and little for the cores). Then, in this process:
 
 1. adapter only: the pages read and mapped to records, nothing stored (the ceiling);
 2. initial sync: ``SyncEngine.pull_once`` into an empty workspace cache, end to end
@@ -35,10 +36,35 @@ ADMIN = "ada@acme.example"
 
 
 def serve(tickets: int) -> None:
-    """The child: seed the fake and serve until our parent closes stdin."""
+    """The child: seed the fake, build its export pages, serve until our parent closes stdin."""
+    import json
+
+    from tests.fakes.server import Reply, Request
     from tests.fakes.zendesk import FakeZendesk
 
-    fake = FakeZendesk(now=1_700_000_000, rate_limit=10**9)  # measure the console, not Zendesk's budget
+    class PagedZendesk(FakeZendesk):
+        """The fake with its export pages kept as encoded bytes until a ticket changes, so the
+        server takes little of the two cores the console is measured on."""
+
+        def __init__(self, **kwargs) -> None:
+            self.pages: dict[tuple, Reply] = {}
+            super().__init__(**kwargs)
+
+        def _export(self, request: Request, uid: int) -> Reply:
+            key = tuple(sorted((k, v[0]) for k, v in request.query.items()))
+            reply = self.pages.get(key)
+            if reply is None:
+                reply = super()._export(request, uid)
+                if reply.status != 200:
+                    return reply
+                reply = self.pages[key] = Reply(200, raw=json.dumps(reply.body).encode())
+            return Reply(200, raw=reply.raw)
+
+        def _changed(self, tid: int, at: int | None = None) -> None:
+            self.pages = {}
+            super()._changed(tid, at)
+
+    fake = PagedZendesk(now=1_700_000_000, rate_limit=10**9)  # measure the console, not Zendesk's budget
     fake.add_user("Ada Admin", ADMIN, "admin", token=TOKEN)
     agents = [fake.add_user(f"Agent {n}", f"agent{n}@acme.example", "agent") for n in range(20)]
     customers = [fake.add_user(f"Customer {n}", f"customer{n}@example.com") for n in range(5000)]
@@ -49,6 +75,12 @@ def serve(tickets: int) -> None:
                         body=f"Hello, I ordered on the 3rd and order #{100000 + n} has not arrived. Can you check?",
                         assignee=agents[n % 20] if n % 3 else None, status=statuses[n % 7],
                         priority=priorities[n % 6], tags=["wismo", f"region-{n % 5}"])
+    query = {"include": ["users"], "per_page": ["100"], "start_time": ["0"]}
+    while True:  # the pages a first sync asks for, built before the clock starts
+        page = json.loads(fake._export(Request("GET", "", query, {}, b""), 0).raw)
+        if page["end_of_stream"]:
+            break
+        query = {"include": ["users"], "per_page": ["100"], "cursor": [page["after_cursor"]]}
     with fake:
         print(fake.server.url, flush=True)
         sys.stdin.read()
@@ -93,9 +125,9 @@ async def initial_sync(ws) -> tuple[int, float]:
     await engine.open()
     try:
         await engine.identify()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         count = await engine.pull_once()
-        return count, time.perf_counter() - started
+        return count, time.perf_counter() - started, time.process_time() - cpu
     finally:
         await engine.close()
 
@@ -149,9 +181,10 @@ def main() -> None:
             ws = workspace(url, Path(tmp))
             count, seconds = asyncio.run(adapter_only(ws))
             print(f"adapter only (HTTP + JSON + mapping): {count:,} tickets in {seconds:.1f} s = {count / seconds:,.0f} tickets/s")
-            count, seconds = asyncio.run(initial_sync(ws))
+            count, seconds, cpu = asyncio.run(initial_sync(ws))
             print(f"initial sync into the cache (end to end): {count:,} tickets in {seconds:.1f} s"
-                  f" = {count / seconds:,.0f} tickets/s (aim: 5,000)")
+                  f" = {count / seconds:,.0f} tickets/s (aim: 5,000); console CPU {cpu:.1f} s"
+                  f" = {count / cpu:,.0f} tickets per CPU second")
             sent, seconds = asyncio.run(push(ws, args.actions))
             print(f"outbox push (notes and status changes): {sent:,} actions in {seconds:.1f} s = {sent / seconds:,.0f} actions/s")
     finally:
