@@ -26,8 +26,6 @@ from csconsole.workspace import Workspace
 
 GC_THRESHOLD = 20_000
 """Allocations between young-generation collections (CPython's default is 700)."""
-PREWARM_AFTER = 0.3
-"""Seconds after start-up to compose the ticket screen in the background."""
 CHANGE_COALESCE = 0.3
 """Seconds: bursts of 'tickets changed' (a backfill stores a page every few ms) become one refresh."""
 
@@ -59,7 +57,7 @@ class CSConsole(App):
         self.engine_thread = None
         self._changed: set[int] | None = None
         self._chord: tuple[str, float] | None = None
-        self._ticket_opened = False
+        self._store_capabilities: frozenset[str] | None = None
         self.me = None
         """The agent using the console (csconsole.triage.Agent), once the helpdesk said who."""
         self.theme = self.config.ui.theme
@@ -81,7 +79,6 @@ class CSConsole(App):
             self.open_dashboard()
         self.load_me()
         self.call_after_refresh(self._settle_memory)
-        self.set_timer(PREWARM_AFTER, self._prewarm_ticket_screen)
         if self.sync_enabled:
             self.call_after_refresh(self.start_sync)
 
@@ -121,6 +118,22 @@ class CSConsole(App):
         from csconsole import triage
 
         self.me = await self.cache.read(triage.me)
+
+    @property
+    def store_capabilities(self) -> frozenset[str]:
+        """What the workspace's store can do (empty without a store): the UI hides the rest."""
+        if self._store_capabilities is None:
+            spec = self.workspace.store_spec()
+            capabilities: frozenset[str] = frozenset()
+            if spec is not None:
+                from csconsole.adapters.registry import UnknownAdapter, load_adapter
+
+                try:
+                    capabilities = load_adapter(spec.adapter).capabilities
+                except UnknownAdapter:
+                    pass
+            self._store_capabilities = capabilities
+        return self._store_capabilities
 
     @property
     def actor(self) -> str:
@@ -202,22 +215,8 @@ class CSConsole(App):
         assert isinstance(screen, TicketScreen)
         return screen
 
-    async def _prewarm_ticket_screen(self) -> None:
-        """Compose the ticket screen once, unseen, so the agent's first open is as quick as
-        every later one (composing it costs about 50 ms on this kind of machine)."""
-        from csconsole.screens.queue import QueueScreen
-
-        screen = self._ticket_screen()
-        if screen.is_mounted or self._ticket_opened or not isinstance(self.screen, QueueScreen):
-            return
-        with self.batch_update():
-            await self.push_screen(screen)
-            if self.screen is screen and not self._ticket_opened:  # the agent may have opened one meanwhile
-                await self.pop_screen()
-
     def open_ticket(self, ticket_id: int, ticket_list=None) -> None:
         """Show a ticket in the one TicketScreen the app keeps (see its docstring)."""
-        self._ticket_opened = True
         screen = self._ticket_screen()
         screen.show_ticket(ticket_id, ticket_list)
         if self.screen is not screen:

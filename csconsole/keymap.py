@@ -27,15 +27,18 @@ def binding_classes() -> list[type]:
     from csconsole.screens.dashboard import DashboardScreen, FigureTable
     from csconsole.screens.help import HelpScreen
     from csconsole.screens.macro_picker import MacroPicker
+    from csconsole.screens.order_dialogs import CancelDialog, RefundDialog, ReturnDialog
     from csconsole.screens.pickers import AgentPicker, Confirm, KeyChoice, NamePrompt, TagEditor
     from csconsole.screens.queue import QueueScreen
     from csconsole.screens.ticket import TicketScreen
     from csconsole.screens.view_picker import ViewPicker
     from csconsole.widgets.composer import Composer
+    from csconsole.widgets.orders_panel import OrdersPanel
     from csconsole.widgets.ticket_list import TicketList
 
     return [CSConsole, QueueScreen, TicketScreen, TicketList, Composer, HelpScreen, ViewPicker, KeyChoice,
-            AgentPicker, TagEditor, Confirm, NamePrompt, MacroPicker, DashboardScreen, FigureTable]
+            AgentPicker, TagEditor, Confirm, NamePrompt, MacroPicker, RefundDialog, ReturnDialog,
+            CancelDialog, OrdersPanel, DashboardScreen, FigureTable]
 
 
 def known_bindings(classes: Iterable[type] | None = None) -> dict[str, Binding]:

@@ -334,3 +334,12 @@ async def test_macro_key_opens_the_picker_on_the_targets(workspace):
         assert list(picker.ticket_ids) == sorted(ids)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, QueueScreen))
+
+
+async def test_fast_typing_after_a_choice_never_dismisses_twice(workspace):
+    """Keys typed right after a one-key choice must not close the screen underneath."""
+    async with app_for(workspace).run_test(size=(160, 45)) as pilot:
+        await ready(pilot)
+        await pilot.press("s", "h", "o", "n", "s", "p", "v", "2", "3")
+        await pilot.pause(0.3)
+        assert len(pilot.app.screen_stack) >= 2 and pilot.app.screen_stack[1].__class__ is QueueScreen

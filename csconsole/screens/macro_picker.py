@@ -104,11 +104,14 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
         Binding("ctrl+s", "apply", "Apply", show=False, id="macros.apply"),
     ]
 
-    def __init__(self, ticket_ids: list[int]) -> None:
+    def __init__(self, ticket_ids: list[int], query: str = "") -> None:
+        """``query`` starts the search with some text (e.g. the refund that was just queued
+        offers its confirmation macro)."""
         super().__init__()
         if not ticket_ids:
             raise ValueError("the macro picker needs at least one ticket")
         self.ticket_ids = list(dict.fromkeys(ticket_ids))
+        self.initial_query = query
         self.library: Any = None
         self.settings: Any = None
         self.macros: list[Macro] = []
@@ -126,7 +129,7 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(id="macro-picker"):
             yield Static(self._title(), id="macro-title", markup=False)
-            yield SearchBox(placeholder="Search macros, or press a macro's key", id="macro-search")
+            yield SearchBox(self.initial_query, placeholder="Search macros, or press a macro's key", id="macro-search")
             with Horizontal(id="macro-body"):
                 yield OptionList(id="macro-list", markup=False)
                 with VerticalScroll(id="macro-preview-scroll"):

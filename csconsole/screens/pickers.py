@@ -52,6 +52,8 @@ class KeyChoice(ModalScreen[object]):
             yield Static("press a key · esc cancels", classes="hint", markup=False)
 
     def on_key(self, event: Key) -> None:
+        if not self.is_current:  # keys typed fast after the choice still arrive here: ignore them
+            return
         for key, _, value in self.choices:
             if event.character == key:
                 event.stop()

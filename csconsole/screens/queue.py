@@ -181,6 +181,9 @@ class QueueScreen(TriageActions, Screen):
             self.ticket_list.focus()
         elif event.key == "ctrl+s" and search.has_focus:
             event.stop()
+            if self._search_timer is not None:
+                self._search_timer.stop()
+            self._run_search(search.value)  # what is typed now, not what the debounce last saw
             self.save_search()
 
     def _close_search(self) -> None:

@@ -20,13 +20,14 @@ from csconsole.store.outbox import Intent
 from csconsole.store.tickets import TicketDetail, load_detail
 from csconsole.text import clean_line
 from csconsole.widgets.composer import Composer
-from csconsole.widgets.requester_panel import RequesterPanel
+from csconsole.widgets.orders_panel import OrdersPanel
 from csconsole.widgets.status_bar import StatusBar
 from csconsole.widgets.thread_view import ThreadView
 from csconsole.widgets.ticket_list import TicketList
 
-WIDE = 110
-"""From this many columns the requester panel sits beside the thread."""
+WIDE = 120
+"""From this many columns the orders panel sits beside the thread (on narrower terminals
+`o` brings it up, and esc or `o` puts it away)."""
 
 
 def header_text(d: TicketDetail, now: int) -> Text:
@@ -70,6 +71,10 @@ class TicketScreen(TriageActions, Screen):
         Binding("left_square_bracket", "step(-1)", "Previous ticket", key_display="[", id="ticket.previous"),
         Binding("r", "compose('reply')", "Reply", id="ticket.reply"),
         Binding("n", "compose('note')", "Note", id="ticket.note"),
+        Binding("o", "orders", "Orders", id="ticket.orders"),
+        Binding("R", "refund", "Refund…", id="ticket.refund"),
+        Binding("E", "returns", "Return…", id="ticket.returns"),
+        Binding("C", "cancel_order", "Cancel order…", id="ticket.cancel_order"),
         *TRIAGE_BINDINGS,
     ]
 
@@ -93,7 +98,7 @@ class TicketScreen(TriageActions, Screen):
                 yield ThreadView(id="thread")
                 yield Static("", id="collision", markup=False)
                 yield Composer(id="composer")
-            yield RequesterPanel(id="requester")
+            yield OrdersPanel(id="orders")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -111,7 +116,8 @@ class TicketScreen(TriageActions, Screen):
         self._layout()
 
     def _layout(self) -> None:
-        self.query_one(RequesterPanel).display = self.size.width >= WIDE
+        panel = self.query_one(OrdersPanel)
+        panel.display = self.size.width >= WIDE or panel.has_focus
 
     @work(exclusive=True, group="ticket-load")
     async def load(self) -> None:
@@ -121,7 +127,7 @@ class TicketScreen(TriageActions, Screen):
             return
         self.detail = detail
         self.query_one("#ticket-head", Static).update(header_text(detail, clock.now()))
-        self.query_one(RequesterPanel).show(detail, self.orders_error)
+        self.query_one(OrdersPanel).show(detail, self.orders_error)
         note = self.thread_note
         if not detail.thread_is_fresh and self._asked_thread != detail.updated_at:
             self._asked_thread = detail.updated_at  # ask again whenever the ticket moves on
@@ -161,12 +167,12 @@ class TicketScreen(TriageActions, Screen):
         self._asked_thread = None
         self._asked_orders = False
         self._seen = None
-        if self.is_mounted:
+        if self.is_mounted:  # else on_mount loads it
             composer = self.query_one(Composer)
             if composer.display:
                 self.run_worker(composer.action_close())
             self.query_one("#collision", Static).display = False
-        self.load()
+            self.load()
 
     # -- collisions: someone else wrote while the agent was reading
     def _check_collision(self, detail: TicketDetail) -> None:
@@ -239,7 +245,112 @@ class TicketScreen(TriageActions, Screen):
         self.show_ticket(following.id)
 
     def action_back(self) -> None:
+        panel = self.query_one(OrdersPanel)
+        if panel.has_focus and self.size.width < WIDE:
+            self.action_orders()
+            return
         self.app.pop_screen()
+
+    # -- orders, refunds, returns, cancels
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("refund", "returns", "cancel_order", "orders"):
+            capability = {"refund": "refund", "returns": "returns", "cancel_order": "cancel", "orders": "orders"}[action]
+            return capability in self.app.store_capabilities  # type: ignore[attr-defined]
+        return True
+
+    def action_orders(self) -> None:
+        """Focus the orders panel (on narrow terminals it comes up over the thread)."""
+        panel = self.query_one(OrdersPanel)
+        if panel.has_focus:
+            self.query_one(ThreadView).focus()
+        else:
+            panel.display = True
+            panel.focus()
+        self.call_after_refresh(self._layout)
+
+    def _selected_order(self):
+        order = self.query_one(OrdersPanel).order
+        if order is None:
+            self.notify("No order to act on (the store knows no order for this customer yet)", severity="warning",
+                        markup=False)
+        return order
+
+    def action_refund(self) -> None:
+        from csconsole.screens.order_dialogs import RefundDialog, reason_for
+
+        async def go() -> None:
+            order = self._selected_order()
+            if order is None or self.detail is None:
+                return
+            if not order.money.refundable:
+                self.notify(f"Nothing is left to refund on order #{order.number}", markup=False)
+                return
+            app = self.app
+            payload = await app.push_screen_wait(RefundDialog(order, app.config.policy, app.actor,  # type: ignore[attr-defined]
+                                                              reason_for(self.detail.tags)))
+            if payload is not None:
+                await self._queue_store("refund", order.id, payload, follow="refund confirmation")
+        self.run_worker(go(), group="store", exclusive=True)
+
+    def action_returns(self) -> None:
+        from csconsole.adapters.base import DECLINE_REASONS
+        from csconsole.screens.order_dialogs import ReturnDialog
+        from csconsole.screens.pickers import KeyChoice
+
+        async def go() -> None:
+            order = self._selected_order()
+            if order is None:
+                return
+            requested = [r for r in order.returns if r.status == "requested" and not r.pending]
+            opened = [r for r in order.returns if r.status == "open" and not r.pending]
+            choices = [("c", "create a return", "create")]
+            if requested:
+                choices += [("a", f"approve the customer's return request #{requested[0].remote_id}", "approve"),
+                            ("d", f"decline return request #{requested[0].remote_id}", "decline")]
+            if opened:
+                choices.append(("v", f"the parcel of return #{opened[0].remote_id} arrived: mark received", "receive"))
+            app = self.app
+            what = "create" if len(choices) == 1 else await app.push_screen_wait(KeyChoice(f"Returns on #{order.number}", choices))
+            if what == "create":
+                payload = await app.push_screen_wait(ReturnDialog(order, app.config.policy))  # type: ignore[attr-defined]
+                if payload is not None:
+                    await self._queue_store("return_create", order.id, payload, follow="return instructions")
+            elif what == "approve":
+                await self._queue_store("return_approve", order.id, {"return": requested[0].remote_id},
+                                        follow="return instructions")
+            elif what == "decline":
+                reason = await app.push_screen_wait(KeyChoice("Why decline it?", [
+                    (str(n), r.replace("_", " ").lower(), r) for n, r in enumerate(DECLINE_REASONS, start=1)]))
+                if reason is not None:
+                    await self._queue_store("return_decline", order.id, {"return": requested[0].remote_id,
+                                                                         "reason": reason})
+            elif what == "receive":
+                await self._queue_store("return_receive", order.id, {"return": opened[0].remote_id})
+        self.run_worker(go(), group="store", exclusive=True)
+
+    def action_cancel_order(self) -> None:
+        from csconsole.screens.order_dialogs import CancelDialog
+
+        async def go() -> None:
+            order = self._selected_order()
+            if order is None:
+                return
+            payload = await self.app.push_screen_wait(CancelDialog(order, self.app.config.policy))  # type: ignore[attr-defined]
+            if payload is not None:
+                await self._queue_store("cancel", order.id, payload, follow="cancel")
+        self.run_worker(go(), group="store", exclusive=True)
+
+    async def _queue_store(self, kind: str, order_id: int, payload: dict, follow: str | None = None) -> None:
+        """Queue a store action on this ticket's queue; then offer the reply that goes with it."""
+        from csconsole.store.outbox import describe
+
+        intent = Intent(kind, self.ticket_id, payload, order_id=order_id)
+        if await self.app.enqueue([intent], summary=describe(kind, payload)):  # type: ignore[attr-defined]
+            self.load()
+            if follow:
+                from csconsole.screens.macro_picker import MacroPicker
+
+                await self.app.push_screen_wait(MacroPicker([self.ticket_id], query=follow))  # type: ignore[attr-defined]
 
     async def action_step(self, delta: int) -> None:
         if self.ticket_list is None or not self.ticket_list.count:

@@ -46,6 +46,8 @@ class ViewPicker(ModalScreen[int | None]):
         option_list.focus()
 
     def on_key(self, event: Key) -> None:
+        if not self.is_current:  # a second digit typed fast must not dismiss twice
+            return
         if event.character and event.character.isdigit() and event.character != "0":
             index = int(event.character) - 1
             if index < len(self.names):

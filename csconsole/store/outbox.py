@@ -92,6 +92,11 @@ def describe(kind: str, payload: Mapping[str, Any]) -> str:
         return "tags " + " ".join(parts)
     if kind == "custom_field":
         return f"field {payload['field']} → {payload['value']}"
+    if kind in ("refund", "cancel") and payload.get("amount"):
+        from csconsole.money import format_minor
+
+        amount = format_minor(int(payload["amount"]), str(payload.get("currency", "USD")))
+        return f"refund {amount}" if kind == "refund" else f"cancel the order and refund {amount}"
     return kind.replace("_", " ")
 
 

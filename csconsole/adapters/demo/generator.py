@@ -247,8 +247,13 @@ INTENT_ORDER_DELAY = {
     "refund_request": (12 * DAY, 35 * DAY), "cancel": (HOUR // 4, 5 * HOUR),
     "address_change": (HOUR // 2, 10 * HOUR), "discount_code": (HOUR, 2 * DAY),
 }
-OPEN_ORDER_STATE = {"wismo": "in_transit", "cancel": "unfulfilled", "address_change": "unfulfilled"}
+OPEN_ORDER_STATE = {"wismo": "in_transit", "cancel": "unfulfilled", "address_change": "unfulfilled",
+                    "damaged": "delivered", "wrong_item": "delivered", "size_exchange": "delivered",
+                    "return_request": "delivered"}
 """The state an order must be in while its ticket is still being worked."""
+STATE_RANK = {"delivered": 0, "in_transit": 1, "unfulfilled": 2, "cancelled": 3}
+"""When two open tickets point at one order, the earlier stage wins: a parcel still on its
+way cannot also have arrived damaged, but a customer can chase one that has not."""
 
 
 @dataclass
@@ -470,7 +475,8 @@ def build(path: Path, *, tickets: int = 1000, seed: int = 7, anchor: int | None 
         plans.append(plan)
         if plan.order_index is not None and plan.status in ("new", "open", "pending", "hold"):
             state = OPEN_ORDER_STATE.get(plan.intent)
-            if state:
+            current = overrides.get(plan.order_index)
+            if state and (current is None or STATE_RANK[state] > STATE_RANK[current]):
                 overrides[plan.order_index] = state
         elif plan.order_index is not None and plan.intent == "cancel" and plan.status in ("solved", "closed"):
             overrides.setdefault(plan.order_index, "cancelled")
