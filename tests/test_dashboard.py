@@ -4,10 +4,11 @@ loop (never blocking keys, stale figures saying since when), approvals and layou
 Each acting test checks what reached the cache or the outbox, not only the screen.
 """
 
-import asyncio
 import json
+import re
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -144,7 +145,7 @@ async def test_figures_that_cannot_be_refreshed_say_since_when(make_workspace, m
 
         monkeypatch.setattr(stats, "compute", locked)
         await wait_for(pilot, lambda: screen.failure is not None, timeout=5)
-        stamp = __import__("time").strftime("%H:%M:%S", __import__("time").localtime(since))
+        stamp = time.strftime("%H:%M:%S", time.localtime(since))
         await wait_for(pilot, lambda: f"⚠ stale since {stamp}: database is locked" in screen_text(pilot.app))
         assert screen.figures.at == since and "Backlog" in screen_text(pilot.app)  # the old figures stay
         monkeypatch.undo()
@@ -168,10 +169,9 @@ async def test_a_slow_round_never_blocks_keys(make_workspace, monkeypatch):
         screen.action_reload()
         await pilot.pause(0.1)
         assert any(w.group == "figures" and w.is_running for w in pilot.app.workers)
-        started = asyncio.get_running_loop().time()
         await pilot.press("j", "j")
         assert screen.ticket_list.cursor == 2
-        assert asyncio.get_running_loop().time() - started < 1.0
+        assert any(w.group == "figures" and w.is_running for w in pilot.app.workers)  # keys went first
         release.set()
         await wait_for(pilot, lambda: not any(w.group == "figures" and w.is_running for w in pilot.app.workers))
 
@@ -389,10 +389,9 @@ async def test_help_lists_every_dashboard_binding(workspace):
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
         text = screen_text(pilot.app)
-        for description in ("Approve refund", "Decline refund", "Next panel", "Previous panel",
-                            "Back (clear the filter, then to the queue)", "Views", "Search", "Select view",
-                            "Assign to…", "Reload", "Lead dashboard"):
-            assert description in text, description
+        for description in ("Approve refund", "Decline refund", "Next panel", "Previous panel", "Back", "Views",
+                            "Search", "Select view", "Assign to…", "Reload", "Lead dashboard"):
+            assert re.search(rf"{re.escape(description)}(?!\w)", text), description
         await pilot.press("escape")
         focus(screen, "agents")
         await pilot.press("question_mark")

@@ -75,7 +75,7 @@ class FigureTable(DataTable):
 class DashboardScreen(QueueScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-stacked"), (STACK_BELOW, "-side-by-side")]
     BINDINGS = [
-        Binding("escape", "back", "Back (clear the filter, then to the queue)", id="dashboard.back"),
+        Binding("escape", "back", "Back", id="dashboard.back"),
         Binding("tab", "app.focus_next", "Next panel", show=False, id="dashboard.next_panel"),
         Binding("shift+tab", "app.focus_previous", "Previous panel", show=False, id="dashboard.previous_panel"),
         Binding("Y", "decide(True)", "Approve refund", id="dashboard.approve"),
@@ -283,6 +283,7 @@ class DashboardScreen(QueueScreen):
         self.ticket_list.focus()
 
     def action_back(self) -> None:
+        """esc steps back: from a filtered queue to the view, then to the agents' queue."""
         if self.search is not None:
             self.show_view(self.view_index)
             self.ticket_list.focus()
