@@ -395,3 +395,13 @@ def test_engine_reconciles_a_5xx_reply_before_sending_again(fd, isolated, monkey
     assert cache.execute("SELECT state FROM outbox").fetchone()[0] == "sent"
     assert sum(c["body_text"] == "Refund issued." for c in fd.conversations[ids[1]]) == 1
     cache.close()
+
+
+def test_bad_account_settings_are_named_not_crashed_on():
+    for options, words in (({"page_size": "many"}, "options.page_size must be a number"),
+                           ({"hold_status": 3}, "hold_status must be the number of a custom status"),
+                           ({"start": "last week"}, "start must be an ISO 8601 time")):
+        with pytest.raises(base.AdapterError, match=words):
+            FreshdeskAdapter(AccountSpec("fd", "freshdesk", "https://acme.freshdesk.com", None, options), KEY)
+    with pytest.raises(base.AdapterError, match="plain http"):
+        FreshdeskAdapter(AccountSpec("fd", "freshdesk", "http://acme.freshdesk.com", None), KEY)

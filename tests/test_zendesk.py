@@ -574,3 +574,15 @@ def test_engine_retries_a_5xx_push_and_sends_once(zd, isolated, monkeypatch):
     assert cache.execute("SELECT state FROM outbox").fetchone()[0] == "sent"
     assert sum(c["body"] == "Carrier says Tuesday." for c in zd.comments[ids[1]]) == 1
     cache.close()
+
+
+def test_bad_account_settings_are_named_not_crashed_on():
+    for options, words in (({"timeout": "soon"}, "options.timeout must be a number"),
+                           ({"view": "sales"}, "options.view must be a view id"),
+                           ({"mode": "view"}, "needs view")):
+        with pytest.raises(base.AdapterError, match=words):
+            ZendeskAdapter(AccountSpec("zd", "zendesk", "https://acme.zendesk.com", ADMIN, options), TOKEN)
+    with pytest.raises(base.AuthError, match="needs user"):
+        ZendeskAdapter(AccountSpec("zd", "zendesk", "https://acme.zendesk.com", None), TOKEN)
+    with pytest.raises(base.AdapterError, match="plain http"):
+        ZendeskAdapter(AccountSpec("zd", "zendesk", "http://acme.zendesk.com", ADMIN), TOKEN)

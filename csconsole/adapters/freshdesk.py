@@ -74,13 +74,13 @@ class FreshdeskAdapter(HelpdeskAdapter):
         options = account.options
         url = (account.url or "").rstrip("/")
         self.http = HttpClient(url if url.endswith(API) else url + API if url else None, what="freshdesk",
-                               auth=httpx.BasicAuth(secret, "X"), timeout=float(options.get("timeout", 30.0)))
-        self.page_size = min(int(options.get("page_size", 100)), 100)
+                               auth=httpx.BasicAuth(secret, "X"), timeout=_number(account, "timeout", 30.0))
+        self.page_size = min(max(int(_number(account, "page_size", 100)), 1), 100)
         try:
             self.since = _epoch(options["start"], "start") if options.get("start") else 0
         except ValueError:
             raise AdapterError(f"freshdesk account {account.name!r}: start must be an ISO 8601 time") from None
-        self.rate_reserve = int(options.get("rate_reserve", 10))
+        self.rate_reserve = int(_number(account, "rate_reserve", 10))
         self.hold_status = options.get("hold_status")
         if self.hold_status is not None and (not isinstance(self.hold_status, int) or self.hold_status in CODES["status"]):
             raise AdapterError(f"freshdesk account {account.name!r}: hold_status must be the number of a custom status")
@@ -421,6 +421,13 @@ def _refusal(response: httpx.Response) -> str:
 
 
 # ---------------------------------------------------------------------- small parsers
+
+
+def _number(account: base.AccountSpec, key: str, default: float) -> float:
+    value = account.options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise AdapterError(f"freshdesk account {account.name!r}: options.{key} must be a number")
+    return value
 
 
 def _cursor(cursor: str) -> int:

@@ -88,7 +88,7 @@ class ZendeskAdapter(HelpdeskAdapter):
                 raise AuthError(f"zendesk account {account.name!r} needs user = the agent's email address")
             auth = httpx.BasicAuth(f"{account.user}/token", secret)
         self.http = HttpClient(api_url(account.url), what="zendesk", auth=auth, headers=headers,
-                               timeout=float(options.get("timeout", 30.0)))
+                               timeout=_number(account, "timeout", 30.0))
         self.mode: str | None = options.get("mode") if options.get("mode") in (EXPORT, SEARCH, VIEW) else None
         try:
             self.view = None if options.get("view") is None else _int(options["view"], "view")
@@ -96,9 +96,9 @@ class ZendeskAdapter(HelpdeskAdapter):
             raise AdapterError(f"zendesk account {account.name!r}: options.view must be a view id") from None
         if self.mode == VIEW and self.view is None:
             raise AdapterError(f"zendesk account {account.name!r}: mode = \"view\" needs view = <view id>")
-        self.start_time = int(options.get("start_time", 0))
-        self.page_size = options.get("page_size")
-        self.rate_reserve = int(options.get("rate_reserve", 10))
+        self.start_time = int(_number(account, "start_time", 0))
+        self.page_size = int(_number(account, "page_size", 0)) or None
+        self.rate_reserve = int(_number(account, "rate_reserve", 10))
         self.me: int | None = None
         self._users: dict[int, tuple[str, str | None, str]] = {}
         self._people: dict[tuple[int, str], PersonRecord] = {}
@@ -537,6 +537,13 @@ def api_url(url: str | None) -> str | None:
         return url
     url = url.rstrip("/")
     return url if url.endswith(API) else url + API
+
+
+def _number(account: base.AccountSpec, key: str, default: float) -> float:
+    value = account.options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise AdapterError(f"zendesk account {account.name!r}: options.{key} must be a number")
+    return value
 
 
 def _update(action: Action) -> dict[str, Any]:
