@@ -55,6 +55,7 @@ class CSConsole(App):
         self.data_signal: Signal[list[int]] = Signal(self, "data")
         self.fetch_signal: Signal[tuple[str, int, str | None]] = Signal(self, "fetch")
         self.engine_thread = None
+        self._early_requests: list = []
         self._changed: set[int] | None = None
         self._chord: tuple[str, float] | None = None
         self._store_capabilities: frozenset[str] | None = None
@@ -101,6 +102,9 @@ class CSConsole(App):
         ws = self.workspace
         engine = SyncEngine(ws.open_cache, ws.make_helpdesk, ws.make_store, AppListener(self),
                             interval=self.config.sync.interval, prefetch=self.config.sync.prefetch)
+        for make in self._early_requests:
+            engine.submit(make(engine))
+        self._early_requests.clear()
         self.engine_thread = EngineThread(engine)
         self.engine_thread.start()
 
@@ -159,17 +163,22 @@ class CSConsole(App):
         return True
 
     # -- requests to the engine (thread-safe, fire and forget)
-    def fetch_thread(self, ticket_id: int) -> None:
+    def _request(self, make) -> None:
+        """Hand a request to the engine; one made before the engine starts waits for it."""
         if self.engine is not None:
-            self.engine.submit(self.engine.fetch_thread(ticket_id))
+            self.engine.submit(make(self.engine))
+        elif self.sync_enabled:
+            self._early_requests.append(make)
+
+    def fetch_thread(self, ticket_id: int) -> None:
+        self._request(lambda engine: engine.fetch_thread(ticket_id))
 
     def fetch_orders(self, ticket_id: int) -> None:
-        if self.engine is not None:
-            self.engine.submit(self.engine.fetch_orders(ticket_id))
+        self._request(lambda engine: engine.fetch_orders(ticket_id))
 
     def prefetch(self, ticket_ids: list[int]) -> None:
-        if self.engine is not None and ticket_ids:
-            self.engine.submit(self.engine.prefetch(ticket_ids))
+        if ticket_ids:
+            self._request(lambda engine: engine.prefetch(ticket_ids))
 
     def wake_sync(self, pull: bool = False) -> None:
         if self.engine is not None:

@@ -22,6 +22,7 @@ async def test_queue_lists_my_open_tickets(workspace):
     async with app_for(workspace).run_test(size=(160, 40)) as pilot:
         ticket_list = await loaded_queue(pilot)
         assert isinstance(pilot.app.screen, QueueScreen)
+        await pilot.pause()
         text = screen_text(pilot.app)
         assert "My open" in text and "Unassigned" in text and f"{ticket_list.count} tickets" in text
         assert "Subject" in text and "Requester" in text and "SLA" in text

@@ -12,7 +12,7 @@ from csconsole.adapters.demo.backend import DemoBackend
 from csconsole.commerce import approvals, refunds
 from csconsole.commerce.actions import order_money
 from csconsole.config import Policy
-from csconsole.store import ingest, outbox
+from csconsole.store import outbox
 from csconsole.store.outbox import ActionError, Intent
 from csconsole.sync.engine import SyncEngine
 

@@ -5,7 +5,6 @@ from hypothesis import strategies as st
 
 from csconsole.adapters.base import MessageRecord, PersonRecord, TicketRecord
 from csconsole.app import CSConsole
-from csconsole.screens.ticket import TicketScreen
 from csconsole.store import ingest
 from csconsole.text import clean, clean_line, for_display
 from csconsole.widgets.ticket_list import TicketList

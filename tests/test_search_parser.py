@@ -1,6 +1,5 @@
 """The query language: property tests over arbitrary input, and what each form means."""
 
-import sqlite3
 
 import pytest
 from hypothesis import given, settings

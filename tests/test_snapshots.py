@@ -4,7 +4,6 @@ Review a changed snapshot in snapshot_report.html before updating with --snapsho
 """
 
 from csconsole.app import CSConsole
-from csconsole.screens.ticket import TicketScreen
 from csconsole.widgets.ticket_list import TicketList
 from tests.pilot import wait_for
 

@@ -49,7 +49,8 @@ def header_text(d: TicketDetail, now: int) -> Text:
     if d.channel:
         out.append(f" · via {clean_line(d.channel, 20)}", style="dim")
     out.append(f" · opened {clock.age(now - d.created_at)} ago · updated {clock.age(now - d.updated_at)} ago", style="dim")
-    out.append(f" · {d.message_count} message{'s' if d.message_count != 1 else ''}", style="dim")
+    count = max(d.message_count, d.cached_messages)  # some helpdesks (RT) do not count for us
+    out.append(f" · {count} message{'s' if count != 1 else ''}", style="dim")
     if d.pending_actions:
         out.append(f" · ↑ {d.pending_actions} unsent", style="bold cyan")
     out.append("\n ")
@@ -127,13 +128,15 @@ class TicketScreen(TriageActions, Screen):
             return
         self.detail = detail
         self.query_one("#ticket-head", Static).update(header_text(detail, clock.now()))
+        if not self.app.store_capabilities:  # type: ignore[attr-defined]
+            self.orders_error = "no store is set up for this workspace"
         self.query_one(OrdersPanel).show(detail, self.orders_error)
         note = self.thread_note
         if not detail.thread_is_fresh and self._asked_thread != detail.updated_at:
             self._asked_thread = detail.updated_at  # ask again whenever the ticket moves on
             note = note or "loading the rest of the thread…"
             self.app.fetch_thread(self.ticket_id)  # type: ignore[attr-defined]
-        if detail.requester.order_count is None and not self._asked_orders:
+        if self.app.store_capabilities and detail.requester.order_count is None and not self._asked_orders:  # type: ignore[attr-defined]
             self._asked_orders = True
             self.app.fetch_orders(self.ticket_id)  # type: ignore[attr-defined]
         await self.query_one(ThreadView).show(detail.messages, note)

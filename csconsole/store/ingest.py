@@ -14,8 +14,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from csconsole import clock
-from csconsole.adapters.base import NO_SLA, MessageRecord, OrderRecord, PersonRecord, TicketRecord
+from csconsole import clock, sla
+from csconsole.adapters.base import MessageRecord, OrderRecord, PersonRecord, TicketRecord
 from csconsole.store.db import get_meta, set_meta, transaction
 from csconsole.text import clean, clean_line, normalise_tag
 
@@ -103,7 +103,7 @@ def upsert_tickets(conn: sqlite3.Connection, tickets: Sequence[TicketRecord], pe
         rows.append((
             t.number, t.remote_id, subject, description, t.status, t.remote_status, t.priority, t.remote_priority,
             people.id_for(conn, t.requester), people.id_for(conn, t.assignee), t.group, " ".join(tags), t.channel,
-            t.created_at, t.updated_at, t.sla_due_at if t.sla_due_at is not None else NO_SLA, t.first_response_at,
+            t.created_at, t.updated_at, _sla(t, now), t.first_response_at,
             t.solved_at, t.last_customer_at, t.message_count, t.version,
             json.dumps(dict(t.custom_fields)) if t.custom_fields else "{}", now,
         ))
@@ -142,6 +142,15 @@ def upsert_tickets(conn: sqlite3.Connection, tickets: Sequence[TicketRecord], pe
     if index:
         reindex(conn, ids)
     return ids
+
+
+def _sla(t: TicketRecord, now: int) -> int:
+    """The backend's SLA due time, or ours when it sends none (Zendesk without SLA policies,
+    Freshdesk): the reply target for the priority, counted from the last customer message
+    or, when the backend does not say, from the last update."""
+    if t.sla_due_at is not None:
+        return t.sla_due_at
+    return sla.due_at(t.status, t.priority, t.last_customer_at or t.updated_at, None, now)
 
 
 def delete_tickets(conn: sqlite3.Connection, ids: Sequence[int]) -> None:

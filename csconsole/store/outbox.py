@@ -386,11 +386,14 @@ def ready(conn: sqlite3.Connection, now: float | None = None, limit: int = 50) -
     until the agent deals with it.
     """
     now = time.time() if now is None else now
+    # The head of each queue (per ticket, or per order for store actions without a ticket)
+    # is its oldest row still open; only a head in pending/sending that is due may go.
     rows = conn.execute(
-        """SELECT o.* FROM outbox o
+        """SELECT o.* FROM outbox o JOIN (
+               SELECT min(id) AS id FROM outbox
+               WHERE state IN ('pending', 'sending', 'failed', 'conflict', 'approval')
+               GROUP BY coalesce(ticket_id, -coalesce(order_id, id))) head ON head.id = o.id
            WHERE o.state IN ('pending', 'sending') AND o.not_before <= ?
-             AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state IN ('pending', 'sending', 'failed', 'conflict', 'approval')
-                             AND e.id < o.id AND (e.ticket_id = o.ticket_id OR (o.ticket_id IS NULL AND e.order_id = o.order_id)))
            ORDER BY o.id LIMIT ?""", (now, limit)).fetchall()
     return [Row.from_sql(r) for r in rows]
 

@@ -49,6 +49,8 @@ class SyncEngine:
         self._status = SyncStatus("starting")
         self._push_paused_until = 0.0
         self._people = ingest.People()
+        self._early: list[Coroutine[Any, Any, Any]] = []
+        self._early_lock = threading.Lock()
 
     # -- status
     def _emit(self, **changes: Any) -> None:
@@ -64,12 +66,24 @@ class SyncEngine:
 
     # -- lifecycle
     async def open(self) -> None:
-        self.loop = asyncio.get_running_loop()
         self._wake_pull, self._wake_push, self._stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
         self.conn = self._conn_factory()
         self.helpdesk = self._helpdesk_factory()
         self.store = self._store_factory() if self._store_factory else None
+        with self._early_lock:
+            self.loop = asyncio.get_running_loop()
+            early, self._early = self._early, []
+        for coro in early:
+            asyncio.ensure_future(self._after_identity(coro))
         self._emit(state="starting")
+
+    async def _after_identity(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Early requests run once the engine knows who it is (or gave up trying)."""
+        for _ in range(600):
+            if self.identity is not None or self._status.state in ("error", "offline", "stopped"):
+                break
+            await asyncio.sleep(0.05)
+        await coro
 
     async def close(self) -> None:
         for adapter in (self.helpdesk, self.store):
@@ -151,9 +165,16 @@ class SyncEngine:
             self._call_soon(self._wake_pull.set)
 
     def submit(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Thread-safe: run a request (thread fetch, orders, prefetch) on the engine's loop."""
-        loop = self.loop
-        if loop is None or loop.is_closed():
+        """Thread-safe: run a request (thread fetch, orders, prefetch) on the engine's loop.
+
+        A request made before the engine's loop runs waits for it instead of being lost.
+        """
+        with self._early_lock:
+            loop = self.loop
+            if loop is None:
+                self._early.append(coro)
+                return
+        if loop.is_closed():
             coro.close()
             return
         try:

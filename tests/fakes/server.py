@@ -59,6 +59,7 @@ class FakeServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else every small answer waits ~40 ms on loopback
 
             def log_message(self, *args: Any) -> None:
                 pass
