@@ -40,6 +40,7 @@ class CSConsole(App):
         Binding("question_mark", "help", "Keys", key_display="?", id="app.help"),
         Binding("ctrl+r,f5", "sync_now", "Sync now", show=False, id="app.sync"),
         Binding("ctrl+z", "undo", "Undo last unsent action", id="app.undo"),
+        Binding("O", "outbox", "Outbox", id="app.outbox"),
         Binding("q", "quit", "Quit", show=False, id="app.quit"),
     ]
 
@@ -250,6 +251,12 @@ class CSConsole(App):
         where = f"#{tickets[0]}" if len(tickets) == 1 else f"{len(tickets)} tickets"
         self.notify(f"Undone: {what} on {where}", timeout=4, markup=False)
         self.post_message(messages.TicketsChanged(tickets))
+
+    def action_outbox(self) -> None:
+        from csconsole.screens.outbox import OutboxScreen
+
+        if not isinstance(self.screen, OutboxScreen):
+            self.push_screen(OutboxScreen())
 
     def action_sync_now(self) -> None:
         self.wake_sync(pull=True)

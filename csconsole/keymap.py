@@ -28,6 +28,7 @@ def binding_classes() -> list[type]:
     from csconsole.screens.help import HelpScreen
     from csconsole.screens.macro_picker import MacroPicker
     from csconsole.screens.order_dialogs import CancelDialog, RefundDialog, ReturnDialog
+    from csconsole.screens.outbox import OutboxScreen
     from csconsole.screens.pickers import AgentPicker, Confirm, KeyChoice, NamePrompt, TagEditor
     from csconsole.screens.queue import QueueScreen
     from csconsole.screens.ticket import TicketScreen

@@ -468,4 +468,4 @@ def listing(conn: sqlite3.Connection, states: Sequence[str] = OPEN_STATES, limit
     marks = ",".join("?" * len(states))
     return conn.execute(
         f"""SELECT o.*, t.subject AS subject FROM outbox o LEFT JOIN ticket t ON t.id = o.ticket_id
-            WHERE o.state IN ({marks}) ORDER BY o.id DESC LIMIT ?""", (*states, limit)).fetchall()
+            WHERE o.state IN ({marks}) ORDER BY o.id LIMIT ?""", (*states, limit)).fetchall()
