@@ -316,6 +316,8 @@ async def test_the_most_loaded_agent_then_three_tickets_to_someone_else(workspac
                 ids)}
         assert holders == {PRIYA}
         await wait_for(pilot, lambda: screen.figures.agents[0].open == sam.open - 3, what="figures after the move")
+        agents = screen.query_one("#agents", FigureTable)
+        assert agents.get_cell(str(sam.person_id), "open").plain == str(sam.open - 3)  # updated in place
         await wait_for(pilot, lambda: ticket_list.count == sam.open - 3)
 
 

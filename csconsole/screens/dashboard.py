@@ -59,17 +59,24 @@ class FigureTable(DataTable):
         super().__init__(id=id, cursor_type=cursor_type, zebra_stripes=False, show_row_labels=False)  # type: ignore[arg-type]
 
     def refill(self, rows: list[tuple[str, list[Text]]]) -> None:
-        """Replace the rows, keeping the cursor on the same row key where it still exists."""
+        """Show these rows. The same rows as before are updated cell by cell (most rounds
+        change a count or two); otherwise the rows are replaced, the cursor staying on the
+        same row key where it still exists."""
+        keys = [key for key, _ in rows]
+        if keys == [row.value for row in self.rows]:
+            for key, cells in rows:
+                for column, cell in zip(self.columns, cells):
+                    if _look(self.get_cell(key, column)) != _look(cell):
+                        self.update_cell(key, column, cell, update_width=True)
+            return
         coordinate = self.cursor_coordinate
         keep = self.coordinate_to_cell_key(coordinate).row_key.value if self.row_count else None
         self.clear()
         for key, cells in rows:
             self.add_row(*cells, key=key)
-        if not rows:
-            return
-        keys = [key for key, _ in rows]
-        row = keys.index(keep) if keep in keys else min(coordinate.row, len(rows) - 1)
-        self.move_cursor(row=row, column=coordinate.column, animate=False)
+        if rows:
+            row = keys.index(keep) if keep in keys else min(coordinate.row, len(rows) - 1)
+            self.move_cursor(row=row, column=coordinate.column, animate=False)
 
 
 class DashboardScreen(QueueScreen):
@@ -95,10 +102,13 @@ class DashboardScreen(QueueScreen):
         self.figures: stats.Stats | None = None
         self.failure: str | None = None
         self._next_round: Timer | None = None
+        self._shown: dict[str, Text] = {}
         self._queries: dict[tuple[str, str], str] = {}
         """(table id, row key) or (table id, row key:column key) → the search query behind it."""
 
     def compose(self) -> ComposeResult:
+        """The queue screen's own widgets (title first, status bar and footer last), with
+        everything between them moved into the queue side of the split."""
         parts = list(super().compose())
         title = parts[0]
         tail = [w for w in parts if isinstance(w, (StatusBar, Footer))]
@@ -202,17 +212,25 @@ class DashboardScreen(QueueScreen):
             line.append(f"Updated {time.strftime('%H:%M:%S', time.localtime(figures.at))} · every {interval:g} s",
                         style="dim")
         self.query_one("#health").set_class(stale, "-stale")
-        self.query_one("#freshness", Static).update(line)
+        self._update("#freshness", line, layout=False)  # one line, always
 
     def _show(self, s: stats.Stats) -> None:
         self._queries.clear()
         self._show_freshness()
-        self.query_one("#backlog", Static).update(_backlog_text(s))
-        self.query_one("#trend", Static).update(_trend_text(s))
+        self._update("#backlog", _backlog_text(s))
+        self._update("#trend", _trend_text(s))
         self._fill_sla(s)
         self._fill_agents(s)
+        waiting = bool(self.query_one("#approvals", FigureTable).row_count)
         self._fill_approvals(s)
-        self.refresh_bindings()
+        if bool(s.approvals) != waiting:
+            self.refresh_bindings()  # Y and N grey out (or back in); the footer is rebuilt, so only then
+
+    def _update(self, selector: str, text: Text, layout: bool = True) -> None:
+        """Repaint a Static only when its text changed (the freshness line is redrawn every second)."""
+        if _look(self._shown.get(selector)) != _look(text):
+            self._shown[selector] = text
+            self.query_one(selector, Static).update(text, layout=layout)
 
     def _fill_sla(self, s: stats.Stats) -> None:
         rows = []
@@ -258,9 +276,8 @@ class DashboardScreen(QueueScreen):
         table = self.query_one("#approvals", FigureTable)
         table.refill(rows)
         table.display = bool(rows)
-        none = self.query_one("#no-approvals", Static)
-        none.display = not rows
-        none.update(Text("No refund or return is waiting.", style="dim"))
+        self.query_one("#no-approvals", Static).display = not rows
+        self._update("#no-approvals", Text("No refund or return is waiting.", style="dim"))
 
     # -- acting from the figures
     @on(DataTable.CellSelected, "#sla")
@@ -341,6 +358,11 @@ class DashboardScreen(QueueScreen):
                 app.post_message(messages.TicketsChanged([approval.ticket_id]))
             app.wake_sync()  # type: ignore[attr-defined]
         self._refresh_now()
+
+
+def _look(text: Text | None) -> tuple | None:
+    """What a Text looks like (rich's == ignores its base style and justification)."""
+    return None if text is None else (text.plain, str(text.style), tuple(text.spans), text.justify)
 
 
 def _duration(seconds: float | None) -> str:
