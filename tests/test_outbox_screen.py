@@ -30,7 +30,8 @@ async def test_conflict_shown_then_reapplied(workspace, cache):
         await pilot.press("r")
         await wait_for(pilot, lambda: cache.execute("SELECT state FROM outbox WHERE kind = 'status'").fetchone()[0]
                        == "pending")
-        await pilot.pause(0.3)  # the list reloads after the retry
+        await wait_for(pilot, lambda: screen.rows[0]["state"] == "pending", what="the list reloaded after the retry")
+        await pilot.pause(0.5)
         await pilot.press("down", "S")
         await wait_for(pilot, lambda: cache.execute("SELECT not_before FROM outbox WHERE kind = 'note'").fetchone()[0] == 0)
         await pilot.press("up", "enter")

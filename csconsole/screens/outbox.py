@@ -170,6 +170,11 @@ class OutboxScreen(Screen):
         self.app.wake_sync()  # type: ignore[attr-defined]
         self.app.post_message(TicketsChanged([]))
 
+    @on(DataTable.RowSelected)
+    def _selected(self) -> None:
+        """enter on a row (the table handles enter itself, so this is where it lands)."""
+        self.action_open()
+
     def action_open(self) -> None:
         row = self._current()
         if row is not None and row["ticket_id"]:
