@@ -254,6 +254,20 @@ async def test_assign_to_me_and_macro_keys(workspace):
         await wait_for(pilot, lambda: pilot.app.screen is screen)
 
 
+async def test_select_the_whole_filtered_view_and_clear_it(workspace):
+    async with app_for(workspace).run_test(size=(160, 45)) as pilot:
+        screen = await ready(pilot)
+        focus(screen, "agents")
+        await pilot.press("enter")
+        ticket_list = screen.ticket_list
+        await wait_for(pilot, lambda: ticket_list.count == screen.figures.agents[0].open)
+        await pilot.press("X")
+        await wait_for(pilot, lambda: len(ticket_list.selected) == ticket_list.count)
+        assert f"{ticket_list.count} selected" in screen_text(pilot.app)
+        await pilot.press("X")
+        await wait_for(pilot, lambda: not ticket_list.selected)
+
+
 # -- acting from the figures
 
 
