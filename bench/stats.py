@@ -1,8 +1,8 @@
 """Benchmarks for the lead dashboard (issue 7): recomputing every figure, and keypresses on
 the queue side while the dashboard keeps refreshing.
 
-Usage:  .venv/bin/python bench/stats.py --data-dir DIR --workspace NAME [--v3-copy DIR]
-                                        [--runs 20] [--presses 300] [--refresh 0.5] [--days-back N]
+Usage:  .venv/bin/python bench/stats.py --data-dir DIR --workspace NAME [--runs 20]
+                                         [--presses 300] [--refresh 0.5] [--days-back N]
 
 Builds nothing: make the workspace first (`csconsole demo --tickets 1000000 -w demo-1m`).
 "Now" is frozen at the newest update in the cache plus a minute, so the time windows
@@ -10,9 +10,8 @@ Builds nothing: make the workspace first (`csconsole demo --tickets 1000000 -w d
 moves it earlier, which keeps the cache and shrinks the windows (the demo crowds its
 newest day with first replies and solves).
 
---v3-copy DIR copies the cache into DIR (with SQLite's backup API; the original is never
-written) and adds there the indexes proposed for schema V3 (PROPOSED_V3), then measures
-that copy too. Keypresses are measured as bench/ui.py does: a fresh headless child per run,
+Opening the cache migrates it to the current schema first (V3 adds the dashboard's
+indexes: about ten seconds on a million tickets, once). Keypresses are measured as bench/ui.py does: a fresh headless child per run,
 key posted, time to the next frame Textual produces, 30 ms apart.
 """
 
@@ -30,17 +29,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-PROPOSED_V3 = """
-CREATE INDEX IF NOT EXISTS ticket_unsolved_created ON ticket (unsolved, created_at);
-CREATE INDEX IF NOT EXISTS ticket_first_response ON ticket (first_response_at, created_at)
-    WHERE first_response_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS ticket_assignee_first_response ON ticket (assignee_id, first_response_at, created_at)
-    WHERE first_response_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS ticket_solved_created ON ticket (solved_at, created_at) WHERE solved_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS message_author ON message (author_id, created_at);
-"""
-"""Indexes that turn every dashboard query into an index range (see the README section)."""
 
 CHILD = r'''
 import asyncio, json, os, sys, time
@@ -113,24 +101,6 @@ def frozen_now(db: Path) -> int:
         conn.close()
 
 
-def make_v3_copy(source: Path, target_dir: Path, name: str) -> Path:
-    target = target_dir / "workspaces" / f"{name}.sqlite"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        print(f"copying {source} to {target} …", file=sys.stderr)
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        dst = sqlite3.connect(target)
-        src.backup(dst)
-        src.close()
-        dst.close()
-    conn = sqlite3.connect(target)
-    started = time.perf_counter()
-    conn.executescript(PROPOSED_V3)
-    conn.close()
-    print(f"proposed V3 indexes in place ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
-    return target
-
-
 def figures(db: Path, now: int, runs: int) -> dict:
     """Every figure, ``runs`` times on one connection; the first run is reported apart."""
     from csconsole import stats
@@ -180,7 +150,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True, type=Path)
     parser.add_argument("--workspace", "-w", required=True)
-    parser.add_argument("--v3-copy", type=Path, help="folder for a copy of the cache with the proposed V3 indexes")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--presses", type=int, default=300)
     parser.add_argument("--refresh", type=float, default=0.5, help="dashboard_refresh for the keypress runs (s)")
@@ -189,10 +158,7 @@ def main() -> None:
     data_dir = args.data_dir.resolve()
     db = data_dir / "workspaces" / f"{args.workspace}.sqlite"
     now = frozen_now(db) - args.days_back * 86400
-    caches = [("schema V2", data_dir, db)]
-    if args.v3_copy:
-        copy_dir = args.v3_copy.resolve()
-        caches.append(("proposed V3 indexes", copy_dir, make_v3_copy(db, copy_dir, args.workspace)))
+    caches = [("schema V3", data_dir, db)]
 
     print(f"\nworkspace {args.workspace}, now frozen at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(now))}\n")
     print(f"{'recompute every figure (ms)':40} {'first':>8} {'median':>8} {'p95':>8} {'max':>8}")

@@ -39,7 +39,7 @@ def binding_classes() -> list[type]:
 
     return [CSConsole, QueueScreen, TicketScreen, TicketList, Composer, HelpScreen, ViewPicker, KeyChoice,
             AgentPicker, TagEditor, Confirm, NamePrompt, MacroPicker, RefundDialog, ReturnDialog,
-            CancelDialog, OrdersPanel, DashboardScreen, FigureTable]
+            CancelDialog, OrdersPanel, OutboxScreen, DashboardScreen, FigureTable]
 
 
 def known_bindings(classes: Iterable[type] | None = None) -> dict[str, Binding]:

@@ -3,9 +3,7 @@
 Every figure is an aggregate query over index ranges; nothing loops over tickets in
 Python, so recomputing them all costs about the same with a thousand or a million tickets
 cached. What it does grow with is the number of tickets inside the time windows (today,
-the last 7 days), which the medians must read. The age buckets, the medians and "last
-active" get their indexes with schema V3 (bench/README.md, stats.py section); until then
-they read table rows, which at a million tickets takes seconds on a reader thread.
+the last 7 days), which the medians must read through their indexes (schema V3).
 
 What each figure counts (the screen and the JSON say the same):
 

@@ -8,7 +8,8 @@ import pytest
 HEADLESS = ["csconsole.store.db", "csconsole.store.queue", "csconsole.store.ingest", "csconsole.store.outbox",
             "csconsole.store.search", "csconsole.store.tickets", "csconsole.sync.engine", "csconsole.adapters.base",
             "csconsole.adapters.demo.helpdesk", "csconsole.adapters.demo.commerce", "csconsole.config",
-            "csconsole.workspace", "csconsole.cli", "csconsole.money", "csconsole.text"]
+            "csconsole.workspace", "csconsole.cli", "csconsole.money", "csconsole.text", "csconsole.stats",
+            "csconsole.commerce.actions", "csconsole.commerce.refunds", "csconsole.macros.plan"]
 
 
 @pytest.mark.parametrize("module", HEADLESS)
