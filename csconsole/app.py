@@ -26,6 +26,8 @@ from csconsole.workspace import Workspace
 
 GC_THRESHOLD = 20_000
 """Allocations between young-generation collections (CPython's default is 700)."""
+KNOWN_TAGS_REFRESH = 300.0
+"""Seconds between recounts of the tags in use (completion, not correctness, depends on it)."""
 CHANGE_COALESCE = 0.3
 """Seconds: bursts of 'tickets changed' (a backfill stores a page every few ms) become one refresh."""
 
@@ -60,6 +62,7 @@ class CSConsole(App):
         self._changed: set[int] | None = None
         self._chord: tuple[str, float] | None = None
         self._store_capabilities: frozenset[str] | None = None
+        self.known_tags: list[str] = []
         self.me = None
         """The agent using the console (csconsole.triage.Agent), once the helpdesk said who."""
         self.theme = self.config.ui.theme
@@ -139,6 +142,14 @@ class CSConsole(App):
                     pass
             self._store_capabilities = capabilities
         return self._store_capabilities
+
+    @work(exclusive=True, group="known-tags")
+    async def load_known_tags(self) -> None:
+        """Tags in use, for completion in the tag editor: counted once in the background
+        (grouping every tag of a million tickets takes about half a second)."""
+        from csconsole import triage
+
+        self.known_tags = await self.cache.read(triage.known_tags)
 
     @property
     def actor(self) -> str:

@@ -113,7 +113,7 @@ class TriageActions:
             ids = self.triage_targets()
             if not ids:
                 return
-            known = await self.app.cache.read(triage.known_tags)  # type: ignore[attr-defined]
+            known = self.app.known_tags  # type: ignore[attr-defined]
             current = self.triage_current().get("tags") or []
             text = await self.app.push_screen_wait(TagEditor(list(current), known, len(ids)))  # type: ignore[attr-defined]
             if text:
