@@ -43,6 +43,11 @@ class Terminal:
             # A lone ESC followed quickly by a key reads as alt+key in every terminal.
             time.sleep(0.3 if key == "Escape" else 0.05)
 
+    def type(self, text: str) -> None:
+        """Type text literally (no key names)."""
+        self.tmux("send-keys", "-t", self.session, "-l", text)
+        time.sleep(0.1)
+
     def wait_for(self, text: str, timeout: float = 20.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
