@@ -177,7 +177,7 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
 
     def _on_fetch(self, event: tuple[str, int, str | None]) -> None:
         kind, ticket_id, _ = event
-        if kind == "orders" and ticket_id == self.ticket_ids[0]:
+        if kind == "orders" and ticket_id == self.ticket_ids[0] and self.is_attached:
             self.run_worker(self.reload(), exclusive=True, group="macro-reload")
 
     @work(exclusive=True, group="macro-poll")
@@ -189,6 +189,8 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
         """The macro list, and which of them fit the first ticket."""
         self.macros = self.library.offered(self.settings.has_store)
         self.fit = await self.app.cache.read(_fits, self.macros, self.ticket_ids[0], self.settings)  # type: ignore[attr-defined]
+        if not self.is_attached:  # dismissed while the cache answered (orders can arrive late)
+            return
         self.query_one(SearchBox).quick_keys = frozenset(m.key for m in self.macros if m.key)
         self.refilter()
 
@@ -300,7 +302,7 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
             self.plan = await self.app.cache.read(planning.plan, macro, self.ticket_ids[0], self.settings)  # type: ignore[attr-defined]
         except planning.PlanError as exc:
             self.plan, self.error = None, exc.message
-        if self.highlighted is macro:
+        if self.highlighted is macro and self.is_attached:
             self._show(_preview_text(macro, self.plan, self.error, self.edited, len(self.ticket_ids)))
 
     def _show(self, text: Text) -> None:
