@@ -184,6 +184,13 @@ class DashboardScreen(QueueScreen):
         self._show_freshness()
         self._schedule()
 
+    def _on_data(self, ids: list[int]) -> None:
+        """The queue side follows every change; the figures too when a sync brought many
+        (the first pull of a new workspace would otherwise show zeros until the next round)."""
+        super()._on_data(ids)
+        if not ids and self.is_active:
+            self._refresh_now()
+
     def _schedule(self) -> None:
         if self._next_round is not None:
             self._next_round.stop()
