@@ -29,7 +29,6 @@ import asyncio
 import html
 import re
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 import httpx
@@ -38,6 +37,9 @@ from csconsole.adapters import base
 from csconsole.adapters.base import (
     Action, ActionResult, AdapterError, AuthError, HelpdeskAdapter, Identity, MessageRecord, PersonRecord,
     RejectedError, TicketPage, TicketRecord, TransientError,
+)
+from csconsole.adapters.payload import (
+    as_int, as_text, epoch, header_int, iso, number_option, reason, unreadable, words,
 )
 from csconsole.adapters.http import HttpClient, parse_json
 from csconsole.text import clean_line
@@ -74,13 +76,13 @@ class FreshdeskAdapter(HelpdeskAdapter):
         options = account.options
         url = (account.url or "").rstrip("/")
         self.http = HttpClient(url if url.endswith(API) else url + API if url else None, what="freshdesk",
-                               auth=httpx.BasicAuth(secret, "X"), timeout=_number(account, "timeout", 30.0))
-        self.page_size = min(max(int(_number(account, "page_size", 100)), 1), 100)
+                               auth=httpx.BasicAuth(secret, "X"), timeout=number_option("freshdesk", account, "timeout", 30.0))
+        self.page_size = min(max(int(number_option("freshdesk", account, "page_size", 100)), 1), 100)
         try:
-            self.since = _epoch(options["start"], "start") if options.get("start") else 0
+            self.since = epoch(options["start"], "start") if options.get("start") else 0
         except ValueError:
             raise AdapterError(f"freshdesk account {account.name!r}: start must be an ISO 8601 time") from None
-        self.rate_reserve = int(_number(account, "rate_reserve", 10))
+        self.rate_reserve = int(number_option("freshdesk", account, "rate_reserve", 10))
         self.hold_status = options.get("hold_status")
         if self.hold_status is not None and (not isinstance(self.hold_status, int) or self.hold_status in CODES["status"]):
             raise AdapterError(f"freshdesk account {account.name!r}: hold_status must be the number of a custom status")
@@ -101,10 +103,10 @@ class FreshdeskAdapter(HelpdeskAdapter):
 
     async def _pace(self, response: httpx.Response) -> None:
         """The budget is per account and the web UI spends it too: do not use the last of it."""
-        remaining = _header_int(response, "X-RateLimit-Remaining")
+        remaining = header_int(response, "X-RateLimit-Remaining")
         if remaining is None or remaining > self.rate_reserve:
             return
-        total = _header_int(response, "X-RateLimit-Total")
+        total = header_int(response, "X-RateLimit-Total")
         self.driver.notify(f"Freshdesk API budget nearly spent ({remaining} of {total or '?'} calls left this minute):"
                            f" pausing {PACE_SECONDS:.0f}s")
         await asyncio.sleep(PACE_SECONDS)
@@ -115,7 +117,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         while True:
             data, response = await self._get(path, {**(params or {}), "per_page": 100, "page": page})
             if not isinstance(data, list):
-                raise _bad(path, "the answer is not a list")
+                raise unreadable("freshdesk", path, "the answer is not a list")
             yield data
             if "next" not in response.links or page >= PAGE_LIMIT:
                 return
@@ -127,7 +129,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         me, _ = await self._get("/agents/me")
         contact = me.get("contact") if isinstance(me, dict) else None
         if not isinstance(contact, dict) or not isinstance(me.get("id"), int):
-            raise _bad("/agents/me", "no agent in the answer")
+            raise unreadable("freshdesk", "/agents/me", "no agent in the answer")
         self.me = me["id"]
         scope = AGENT_SCOPES.get(me.get("ticket_scope"), "tickets")
         return Identity(remote_id=str(me["id"]), name=clean_line(contact.get("name"), 200) or str(me["id"]),
@@ -173,25 +175,25 @@ class FreshdeskAdapter(HelpdeskAdapter):
         since = self.since if cursor is None else _cursor(cursor)
         page = 1
         while True:
-            params = {"updated_since": _iso(since - 1), "order_by": "updated_at", "order_type": "asc",
+            params = {"updated_since": iso(since - 1), "order_by": "updated_at", "order_type": "asc",
                       "per_page": self.page_size, "page": page, "include": "requester,stats"}
             data, response = await self._get("/tickets", params)
             if not isinstance(data, list):
-                raise _bad("/tickets", "the answer is not a list")
+                raise unreadable("freshdesk", "/tickets", "the answer is not a list")
             tickets = [_ticket(t, agents, groups, self.statuses) for t in _newest_copies(data)]
             newest = max((t.updated_at for t in tickets), default=since)
             if "next" not in response.links:
-                yield TicketPage(tickets, _iso(max(newest, since)), True)
+                yield TicketPage(tickets, iso(max(newest, since)), True)
                 return
             if newest > since:
                 since, page = newest, 1
             elif page < PAGE_LIMIT:
                 page += 1  # a whole page changed within one second: page on inside it
             else:
-                self.driver.notify(f"Freshdesk: over {PAGE_LIMIT * self.page_size} tickets changed at {_iso(since)};"
+                self.driver.notify(f"Freshdesk: over {PAGE_LIMIT * self.page_size} tickets changed at {iso(since)};"
                                    " some of them were skipped")
                 since, page = since + 2, 1  # past the crowded second, margin included
-            yield TicketPage(tickets, _iso(since), False)
+            yield TicketPage(tickets, iso(since), False)
 
     async def fetch_ticket(self, ticket_remote_id: str) -> TicketRecord:
         raw = await self._raw_ticket(ticket_remote_id)
@@ -201,7 +203,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         path = f"/tickets/{_path_id(ticket_remote_id)}"
         raw, _ = await self._get(path, {"include": "requester,stats"})
         if not isinstance(raw, dict):
-            raise _bad(path, "the answer is not a ticket")
+            raise unreadable("freshdesk", path, "the answer is not a ticket")
         return raw
 
     async def fetch_thread(self, ticket_remote_id: str) -> list[MessageRecord]:
@@ -244,7 +246,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
         if kind == "priority":
             return {"priority": int(p["priority"])}
         if kind == "assign":
-            return {"responder_id": None if p.get("assignee") is None else _int(p["assignee"], "assignee")}
+            return {"responder_id": None if p.get("assignee") is None else as_int(p["assignee"], "assignee")}
         if kind == "custom_field":
             return {"custom_fields": {str(p["field"]): p["value"]}}
         raise RejectedError(f"Freshdesk cannot {kind.replace('_', ' ')}")
@@ -266,7 +268,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
             return None
         tid = _path_id(action.ticket_remote_id)
         since = (action.first_tried_at or 0) - RECONCILE_SLACK
-        wanted = _words(str(action.payload.get("body", "")))
+        wanted = words(str(action.payload.get("body", "")))
         private = action.kind == "note"
         async for page in self._pages(f"/tickets/{tid}/conversations"):
             for c in page:
@@ -275,10 +277,10 @@ class FreshdeskAdapter(HelpdeskAdapter):
                 if self.me is not None and c.get("user_id") != self.me:
                     continue
                 try:
-                    when = _epoch(c.get("created_at"), "created_at")
+                    when = epoch(c.get("created_at"), "created_at")
                 except ValueError:
                     continue
-                if when >= since and _words(_plain(c)) == wanted:
+                if when >= since and words(_plain(c)) == wanted:
                     return ActionResult(remote_id=str(c.get("id")))
         return None
 
@@ -290,12 +292,12 @@ def _ticket(t: Any, agents: Mapping[int, PersonRecord], groups: Mapping[int, str
             statuses: Mapping[int, str] = CODES["status"]) -> TicketRecord:
     """One Freshdesk ticket onto our record; unknown keys are ignored, a broken one is named."""
     if not isinstance(t, dict):
-        raise _bad("tickets", "a ticket is not a JSON object")
+        raise unreadable("freshdesk", "tickets", "a ticket is not a JSON object")
     try:
-        number = _int(t.get("id"), "id")
+        number = as_int(t.get("id"), "id")
         stamp = t.get("updated_at")
-        updated = _epoch(stamp, "updated_at")
-        created = _epoch(t.get("created_at"), "created_at") if t.get("created_at") is not None else updated
+        updated = epoch(stamp, "updated_at")
+        created = epoch(t.get("created_at"), "created_at") if t.get("created_at") is not None else updated
         code = t.get("status")
         status = statuses.get(code, "open") if isinstance(code, int) else "open"
         priority_code = t.get("priority")
@@ -311,15 +313,15 @@ def _ticket(t: Any, agents: Mapping[int, PersonRecord], groups: Mapping[int, str
         unsolved = status in base.UNSOLVED
         due = t.get("fr_due_by") if first_response is None else t.get("due_by")
         return TicketRecord(
-            remote_id=str(number), number=number, subject=_text(t.get("subject"), "subject"), status=status,
+            remote_id=str(number), number=number, subject=as_text(t.get("subject"), "subject"), status=status,
             priority=priority, created_at=created, updated_at=updated,
             requester=_requester(t),
             assignee=None if responder is None else agents.get(responder) or PersonRecord(
-                str(_int(responder, "responder_id")), f"agent {responder}", None, "agent"),
+                str(as_int(responder, "responder_id")), f"agent {responder}", None, "agent"),
             remote_status=None if code is None else str(code),
             remote_priority=None if priority_code is None else str(priority_code),
             version=stamp, tags=tuple(x for x in tags if isinstance(x, str)),
-            description=_text(t.get("description_text"), "description_text"),
+            description=as_text(t.get("description_text"), "description_text"),
             group=(groups.get(group) or str(group)) if isinstance(group, int) else None,
             channel=SOURCES.get(source) if isinstance(source, int) else None,
             sla_due_at=_maybe_epoch(due) if unsolved else None,
@@ -329,7 +331,7 @@ def _ticket(t: Any, agents: Mapping[int, PersonRecord], groups: Mapping[int, str
             deleted=t.get("deleted") is True,
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise _bad("tickets", f"ticket {_ident(t)}: {_reason(exc)}") from None
+        raise unreadable("freshdesk", "tickets", f"ticket {_ident(t)}: {reason(exc)}") from None
 
 
 def _requester(t: Mapping[str, Any]) -> PersonRecord | None:
@@ -337,7 +339,7 @@ def _requester(t: Mapping[str, Any]) -> PersonRecord | None:
     who = t.get("requester") if isinstance(t.get("requester"), dict) else {}
     if rid is None and not who:
         return None
-    rid = _int(rid if rid is not None else who.get("id"), "requester_id")
+    rid = as_int(rid if rid is not None else who.get("id"), "requester_id")
     name = who.get("name") if isinstance(who.get("name"), str) else ""
     email = who.get("email") if isinstance(who.get("email"), str) else None
     return PersonRecord(str(rid), name or email or f"contact {rid}", email, "customer")
@@ -354,24 +356,24 @@ def _opening(raw: Mapping[str, Any], ticket: TicketRecord) -> MessageRecord:
 
 def _message(c: Any, ticket: TicketRecord, agents: Mapping[int, PersonRecord]) -> MessageRecord:
     if not isinstance(c, dict):
-        raise _bad("conversations", "a conversation is not a JSON object")
+        raise unreadable("freshdesk", "conversations", "a conversation is not a JSON object")
     try:
         incoming = c.get("incoming") is True
         user = c.get("user_id")
         if incoming:
             requester = ticket.requester
             author = requester if requester and str(user) == requester.remote_id else (
-                None if user is None else PersonRecord(str(_int(user, "user_id")), _text(c.get("from_email"), "from_email"),
+                None if user is None else PersonRecord(str(as_int(user, "user_id")), as_text(c.get("from_email"), "from_email"),
                                                        c.get("from_email") if isinstance(c.get("from_email"), str) else None))
         else:
             author = None if user is None else agents.get(user) or PersonRecord(
-                str(_int(user, "user_id")), f"agent {user}", None, "agent")
-        return MessageRecord(remote_id=str(_int(c.get("id"), "id")), author=author,
+                str(as_int(user, "user_id")), f"agent {user}", None, "agent")
+        return MessageRecord(remote_id=str(as_int(c.get("id"), "id")), author=author,
                              author_role="customer" if incoming else "agent", public=c.get("private") is not True,
-                             body=_plain(c), created_at=_epoch(c.get("created_at"), "created_at"),
+                             body=_plain(c), created_at=epoch(c.get("created_at"), "created_at"),
                              attachments=_attachments(c.get("attachments")))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise _bad("conversations", f"conversation {_ident(c)}: {_reason(exc)}") from None
+        raise unreadable("freshdesk", "conversations", f"conversation {_ident(c)}: {reason(exc)}") from None
 
 
 def _plain(c: Mapping[str, Any]) -> str:
@@ -379,7 +381,7 @@ def _plain(c: Mapping[str, Any]) -> str:
     text = c.get("body_text")
     if isinstance(text, str):
         return text
-    body = _text(c.get("body"), "body")
+    body = as_text(c.get("body"), "body")
     return html.unescape(_TAG.sub("", _BREAK.sub("\n", body)))
 
 
@@ -423,65 +425,24 @@ def _refusal(response: httpx.Response) -> str:
 # ---------------------------------------------------------------------- small parsers
 
 
-def _number(account: base.AccountSpec, key: str, default: float) -> float:
-    value = account.options.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise AdapterError(f"freshdesk account {account.name!r}: options.{key} must be a number")
-    return value
-
-
 def _cursor(cursor: str) -> int:
     try:
-        return _epoch(cursor, "cursor")
+        return epoch(cursor, "cursor")
     except ValueError:
         raise AdapterError(f"freshdesk: the saved sync cursor {clean_line(cursor, 40)!r} is not a time;"
                            " remove the workspace cache to pull everything again") from None
 
 
-def _int(value: Any, what: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isdigit() and len(value) < 20:
-        return int(value)
-    raise ValueError(f"{what} is not a number")
-
-
-def _epoch(value: Any, what: str) -> int:
-    if not isinstance(value, str):
-        raise ValueError(f"{what} is missing")
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{what} is not an ISO 8601 time") from None
-    return int((when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp())
-
-
 def _maybe_epoch(value: Any) -> int | None:
     try:
-        return _epoch(value, "time")
+        return epoch(value, "time")
     except ValueError:
         return None
 
 
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(max(epoch, 0), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _text(value: Any, what: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    raise ValueError(f"{what} is not text")
-
-
-def _words(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _path_id(remote_id: str | None) -> int:
     try:
-        return _int(remote_id, "ticket id")
+        return as_int(remote_id, "ticket id")
     except ValueError:
         raise RejectedError(f"{clean_line(remote_id, 40)!r} is not a Freshdesk ticket id") from None
 
@@ -490,17 +451,4 @@ def _ident(item: Any) -> str:
     value = item.get("id") if isinstance(item, Mapping) else None
     return str(value) if isinstance(value, int) else "without a usable id"
 
-
-def _reason(exc: Exception) -> str:
-    """Our own words for what was wrong, never an echo of the payload."""
-    return str(exc) if isinstance(exc, ValueError) else f"unexpected shape ({type(exc).__name__})"
-
-
-def _bad(where: str, what: str) -> AdapterError:
-    return AdapterError(f"freshdesk sent an answer this console cannot read ({where}: {what})")
-
-
-def _header_int(response: httpx.Response, name: str) -> int | None:
-    value = response.headers.get(name, "").strip()
-    return int(value) if value.isdigit() else None
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping
-from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 import httpx
@@ -44,6 +43,9 @@ from csconsole.adapters import base
 from csconsole.adapters.base import (
     Action, ActionResult, AdapterError, AuthError, ConflictError, HelpdeskAdapter, Identity, MessageRecord,
     PersonRecord, RejectedError, RemoteMacro, TicketPage, TicketRecord, TransientError,
+)
+from csconsole.adapters.payload import (
+    as_int, as_text, epoch, header_int, iso, number_option, reason, unreadable, words,
 )
 from csconsole.adapters.http import HttpClient, parse_json
 from csconsole.text import clean_line, normalise_tag
@@ -88,17 +90,17 @@ class ZendeskAdapter(HelpdeskAdapter):
                 raise AuthError(f"zendesk account {account.name!r} needs user = the agent's email address")
             auth = httpx.BasicAuth(f"{account.user}/token", secret)
         self.http = HttpClient(api_url(account.url), what="zendesk", auth=auth, headers=headers,
-                               timeout=_number(account, "timeout", 30.0))
+                               timeout=number_option("zendesk", account, "timeout", 30.0))
         self.mode: str | None = options.get("mode") if options.get("mode") in (EXPORT, SEARCH, VIEW) else None
         try:
-            self.view = None if options.get("view") is None else _int(options["view"], "view")
+            self.view = None if options.get("view") is None else as_int(options["view"], "view")
         except ValueError:
             raise AdapterError(f"zendesk account {account.name!r}: options.view must be a view id") from None
         if self.mode == VIEW and self.view is None:
             raise AdapterError(f"zendesk account {account.name!r}: mode = \"view\" needs view = <view id>")
-        self.start_time = int(_number(account, "start_time", 0))
-        self.page_size = int(_number(account, "page_size", 0)) or None
-        self.rate_reserve = int(_number(account, "rate_reserve", 10))
+        self.start_time = int(number_option("zendesk", account, "start_time", 0))
+        self.page_size = int(number_option("zendesk", account, "page_size", 0)) or None
+        self.rate_reserve = int(number_option("zendesk", account, "rate_reserve", 10))
         self.me: int | None = None
         self._users: dict[int, tuple[str, str | None, str]] = {}
         self._people: dict[tuple[int, str], PersonRecord] = {}
@@ -117,16 +119,16 @@ class ZendeskAdapter(HelpdeskAdapter):
         await self._pace(response)
         data = parse_json(response, f"zendesk GET {path}")
         if not isinstance(data, dict):
-            raise _bad(path, "the answer is not a JSON object")
+            raise unreadable("zendesk", path, "the answer is not a JSON object")
         return data
 
     async def _pace(self, response: httpx.Response) -> None:
         """The rate limit is per account and the team's web UI spends it too: when our reads
         have nearly used it up, wait for the window to reset instead of starving the humans."""
-        remaining = _header_int(response, "X-Rate-Limit-Remaining")
+        remaining = header_int(response, "X-Rate-Limit-Remaining")
         if remaining is None or remaining > self.rate_reserve:
             return
-        reset = _header_int(response, "ratelimit-reset")
+        reset = header_int(response, "ratelimit-reset")
         wait = 10 if reset is None else min(reset, 60)
         self.driver.notify(f"Zendesk API budget nearly spent ({remaining} calls left): pausing {wait}s")
         await asyncio.sleep(wait)
@@ -141,7 +143,7 @@ class ZendeskAdapter(HelpdeskAdapter):
         while True:
             data = await self._get(path, query)
             if not isinstance(data.get(key), list):
-                raise _bad(path, f"no {key!r} list")
+                raise unreadable("zendesk", path, f"no {key!r} list")
             yield data
             meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
             after = meta.get("after_cursor")
@@ -157,9 +159,9 @@ class ZendeskAdapter(HelpdeskAdapter):
         if not isinstance(user, dict) or user.get("id") is None:
             raise AuthError("zendesk: signed in as an anonymous user; check the account's email and API token")
         try:
-            me = _int(user.get("id"), "user id")
+            me = as_int(user.get("id"), "user id")
         except ValueError as exc:
-            raise _bad("/users/me.json", str(exc)) from None
+            raise unreadable("zendesk", "/users/me.json", str(exc)) from None
         role = str(user.get("role") or "agent")
         if role not in AGENT_ROLES:
             raise AuthError(f"zendesk: {clean_line(user.get('email'), 80)} is an end user, not an agent")
@@ -245,14 +247,14 @@ class ZendeskAdapter(HelpdeskAdapter):
                 data = await ahead
                 raw, users = data.get("tickets"), data.get("users", [])
                 if not isinstance(raw, list) or not isinstance(users, list):
-                    raise _bad(path, "no 'tickets' list")
+                    raise unreadable("zendesk", path, "no 'tickets' list")
                 done = data.get("end_of_stream")
                 after = data.get("after_cursor")
                 if not isinstance(done, bool):
-                    raise _bad(path, "no end_of_stream flag")
+                    raise unreadable("zendesk", path, "no end_of_stream flag")
                 if not isinstance(after, str) or not after:
                     if not done or raw:
-                        raise _bad(path, "no after_cursor to continue from")
+                        raise unreadable("zendesk", path, "no after_cursor to continue from")
                     after = query.get("cursor") or cursor
                 if not done:
                     # Ask for the next page now: Zendesk builds it while the engine stores this one.
@@ -280,11 +282,11 @@ class ZendeskAdapter(HelpdeskAdapter):
         while True:
             window_start, newest, results = since, since, 0
             for page in range(1, SEARCH_PAGES + 1):
-                query = f"type:ticket updated>{_iso(window_start - 1)} order_by:updated_at sort:asc"
+                query = f"type:ticket updated>{iso(window_start - 1)} order_by:updated_at sort:asc"
                 data = await self._get("/search.json", {"query": query, "page": page, "per_page": 100})
                 raw = data.get("results")
                 if not isinstance(raw, list):
-                    raise _bad("/search.json", "no 'results' list")
+                    raise unreadable("zendesk", "/search.json", "no 'results' list")
                 if total is None and isinstance(data.get("count"), int):
                     total = data["count"]
                 items = [r for r in raw if not isinstance(r, dict) or r.get("result_type", "ticket") == "ticket"]
@@ -301,7 +303,7 @@ class ZendeskAdapter(HelpdeskAdapter):
                     break
             if newest <= window_start:
                 # Over 1,000 tickets changed within one second: step past it rather than loop.
-                self.driver.notify(f"Zendesk search: more than {results} tickets changed at {_iso(window_start)};"
+                self.driver.notify(f"Zendesk search: more than {results} tickets changed at {iso(window_start)};"
                                    " some of them were skipped")
                 newest = window_start + 1
             since = newest
@@ -329,7 +331,7 @@ class ZendeskAdapter(HelpdeskAdapter):
         data = await self._get(path, {"include": "users"})
         raw = data.get("ticket")
         if not isinstance(raw, dict):
-            raise _bad(path, "no 'ticket' object")
+            raise unreadable("zendesk", path, "no 'ticket' object")
         self._remember_users(data.get("users") if isinstance(data.get("users"), list) else [])
         return (await self._tickets([raw]))[0]
 
@@ -361,7 +363,7 @@ class ZendeskAdapter(HelpdeskAdapter):
     def _person(self, user_id: Any, kind: str) -> PersonRecord | None:
         if user_id is None:
             return None
-        uid = _int(user_id, "user id")
+        uid = as_int(user_id, "user id")
         key = (uid, kind)
         person = self._people.get(key)
         if person is None:
@@ -375,10 +377,10 @@ class ZendeskAdapter(HelpdeskAdapter):
     def _ticket(self, t: Mapping[str, Any]) -> TicketRecord:
         """One Zendesk ticket onto our record; unknown keys are ignored, a broken one is named."""
         try:
-            number = _int(t.get("id"), "id")
+            number = as_int(t.get("id"), "id")
             stamp = t.get("updated_at")
-            updated = _epoch(stamp, "updated_at")
-            created = _epoch(t.get("created_at"), "created_at") if t.get("created_at") is not None else updated
+            updated = epoch(stamp, "updated_at")
+            created = epoch(t.get("created_at"), "created_at") if t.get("created_at") is not None else updated
             remote_status = t.get("status")
             status = STATUS_MAP.get(remote_status, "open") if isinstance(remote_status, str) else "open"
             remote_priority = t.get("priority") if isinstance(t.get("priority"), str) else None
@@ -389,7 +391,7 @@ class ZendeskAdapter(HelpdeskAdapter):
             via = t.get("via") if isinstance(t.get("via"), dict) else {}
             group = t.get("group_id")
             return TicketRecord(
-                remote_id=str(number), number=number, subject=_text(t.get("subject") or t.get("raw_subject"), "subject"),
+                remote_id=str(number), number=number, subject=as_text(t.get("subject") or t.get("raw_subject"), "subject"),
                 status=status, priority=PRIORITY_MAP.get(remote_priority or "", 2),
                 created_at=created, updated_at=updated,
                 requester=self._person(t.get("requester_id"), "customer"),
@@ -397,7 +399,7 @@ class ZendeskAdapter(HelpdeskAdapter):
                 remote_status=remote_status if isinstance(remote_status, str) else None,
                 remote_priority=remote_priority, version=stamp,
                 tags=tuple(tag for tag in tags if isinstance(tag, str)),
-                description=_text(t.get("description"), "description"),
+                description=as_text(t.get("description"), "description"),
                 group=(self._groups or {}).get(group, str(group)) if isinstance(group, int) else None,
                 channel=via.get("channel") if isinstance(via.get("channel"), str) else None,
                 custom_fields={str(f["id"]): f["value"] for f in fields
@@ -405,7 +407,7 @@ class ZendeskAdapter(HelpdeskAdapter):
                 deleted=remote_status == "deleted",
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise _bad("tickets", f"ticket {_ident(t)}: {_reason(exc)}") from None
+            raise unreadable("zendesk", "tickets", f"ticket {_ident(t)}: {reason(exc)}") from None
 
     def _message(self, c: Mapping[str, Any]) -> MessageRecord:
         try:
@@ -420,13 +422,13 @@ class ZendeskAdapter(HelpdeskAdapter):
             body = c.get("body") if c.get("body") is not None else c.get("plain_body")
             files = c.get("attachments") or []
             return MessageRecord(
-                remote_id=str(_int(c.get("id"), "comment id")), author=author, author_role=role,
-                public=c.get("public") is not False, body=_text(body, "body"),
-                created_at=_epoch(c.get("created_at"), "created_at"),
+                remote_id=str(as_int(c.get("id"), "comment id")), author=author, author_role=role,
+                public=c.get("public") is not False, body=as_text(body, "body"),
+                created_at=epoch(c.get("created_at"), "created_at"),
                 attachments=tuple(a["file_name"] for a in files if isinstance(a, dict) and isinstance(a.get("file_name"), str)),
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise _bad("comments", f"comment {_ident(c)}: {_reason(exc)}") from None
+            raise unreadable("zendesk", "comments", f"comment {_ident(c)}: {reason(exc)}") from None
 
     # ------------------------------------------------------------------ threads
 
@@ -489,7 +491,7 @@ class ZendeskAdapter(HelpdeskAdapter):
 
     async def _find_comment(self, action: Action) -> ActionResult | None:
         since = (action.first_tried_at or 0) - RECONCILE_SLACK
-        wanted = _words(str(action.payload.get("body", "")))
+        wanted = words(str(action.payload.get("body", "")))
         public = action.kind == "reply"
         path = f"/tickets/{_ticket_path_id(action.ticket_remote_id)}/comments.json"
         async for data in self._cursor_pages(path, "comments", {"include": "users", "sort": "-created_at"}):
@@ -497,7 +499,7 @@ class ZendeskAdapter(HelpdeskAdapter):
                 if message.created_at < since:
                     return None
                 mine = self.me is None or raw.get("author_id") == self.me
-                if mine and message.public == public and _words(message.body) == wanted:
+                if mine and message.public == public and words(message.body) == wanted:
                     return ActionResult(version=raw.get("created_at"), remote_id=message.remote_id)
         return None
 
@@ -539,13 +541,6 @@ def api_url(url: str | None) -> str | None:
     return url if url.endswith(API) else url + API
 
 
-def _number(account: base.AccountSpec, key: str, default: float) -> float:
-    value = account.options.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise AdapterError(f"zendesk account {account.name!r}: options.{key} must be a number")
-    return value
-
-
 def _update(action: Action) -> dict[str, Any]:
     """The ticket fields one outbox action sets (a comment is always added through an update)."""
     p = action.payload
@@ -557,7 +552,7 @@ def _update(action: Action) -> dict[str, Any]:
     if kind == "priority":
         return {"priority": PRIORITY_NAMES[int(p["priority"])]}
     if kind == "assign":
-        return {"assignee_id": None if p.get("assignee") is None else _int(p["assignee"], "assignee")}
+        return {"assignee_id": None if p.get("assignee") is None else as_int(p["assignee"], "assignee")}
     if kind == "tags":
         update: dict[str, Any] = {}
         if p.get("add"):
@@ -566,7 +561,7 @@ def _update(action: Action) -> dict[str, Any]:
             update["remove_tags"] = list(p["remove"])
         return update
     if kind == "custom_field":
-        return {"custom_fields": [{"id": _int(p["field"], "field"), "value": p["value"]}]}
+        return {"custom_fields": [{"id": as_int(p["field"], "field"), "value": p["value"]}]}
     raise RejectedError(f"Zendesk cannot {kind.replace('_', ' ')}")
 
 
@@ -608,7 +603,7 @@ def _newest_copies(raw: list[Any], where: str) -> list[dict]:
     best: dict[Any, dict] = {}
     for t in raw:
         if not isinstance(t, dict):
-            raise _bad(where, "a ticket is not a JSON object")
+            raise unreadable("zendesk", where, "a ticket is not a JSON object")
         key = t.get("id")
         old = best.get(key)
         if old is None or _freshness(t) >= _freshness(old):
@@ -631,51 +626,13 @@ def _fallback_since(cursor: str | None) -> int | None:
     return None
 
 
-def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{what} is not a number")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit() and len(value) < 20:
-        return int(value)
-    raise ValueError(f"{what} is not a number")
-
-
-def _epoch(value: Any, what: str) -> int:
-    if not isinstance(value, str):
-        raise ValueError(f"{what} is missing")
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{what} is not an ISO 8601 time") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return int(when.timestamp())
-
-
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(max(epoch, 0), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _text(value: Any, what: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    raise ValueError(f"{what} is not text")
-
-
-def _words(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _frozen(value: Any) -> Any:
     return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
 
 
 def _ticket_path_id(remote_id: str | None) -> int:
     try:
-        return _int(remote_id, "ticket id")
+        return as_int(remote_id, "ticket id")
     except ValueError:
         raise RejectedError(f"{clean_line(remote_id, 40)!r} is not a Zendesk ticket id") from None
 
@@ -683,15 +640,6 @@ def _ticket_path_id(remote_id: str | None) -> int:
 def _ident(item: Mapping[str, Any]) -> str:
     value = item.get("id") if isinstance(item, Mapping) else None
     return str(value) if isinstance(value, int) else clean_line(json.dumps(value, default=str), 30)
-
-
-def _reason(exc: Exception) -> str:
-    """Our own words for what was wrong, never an echo of the payload."""
-    return str(exc) if isinstance(exc, ValueError) else f"unexpected shape ({type(exc).__name__})"
-
-
-def _bad(where: str, what: str) -> AdapterError:
-    return AdapterError(f"zendesk sent an answer this console cannot read ({where}: {what})")
 
 
 def _refusal(response: httpx.Response) -> str:
@@ -709,6 +657,3 @@ def _refusal(response: httpx.Response) -> str:
     return clean_line("; ".join(w for w in words if isinstance(w, str)), 300) or "422"
 
 
-def _header_int(response: httpx.Response, name: str) -> int | None:
-    value = response.headers.get(name, "").strip()
-    return int(value) if value.isdigit() else None
