@@ -26,6 +26,7 @@ from csconsole.workspace import Workspace
 
 GC_THRESHOLD = 20_000
 """Allocations between young-generation collections (CPython's default is 700)."""
+KNOWN_TAGS_FIRST = 3.0
 KNOWN_TAGS_REFRESH = 300.0
 """Seconds between recounts of the tags in use (completion, not correctness, depends on it)."""
 CHANGE_COALESCE = 0.3
@@ -41,8 +42,8 @@ class CSConsole(App):
     BINDINGS = [
         Binding("question_mark", "help", "Keys", key_display="?", id="app.help"),
         Binding("ctrl+r,f5", "sync_now", "Sync now", show=False, id="app.sync"),
-        Binding("ctrl+z", "undo", "Undo last unsent action", id="app.undo"),
-        Binding("O", "outbox", "Outbox", id="app.outbox"),
+        Binding("ctrl+z", "undo", "Undo last unsent action", show=False, id="app.undo"),
+        Binding("O", "outbox", "Outbox", show=False, id="app.outbox"),
         Binding("q", "quit", "Quit", show=False, id="app.quit"),
     ]
 

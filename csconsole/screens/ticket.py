@@ -69,13 +69,14 @@ class TicketScreen(TriageActions, Screen):
     BINDINGS = [
         Binding("escape", "back", "Back to queue", id="ticket.back"),
         Binding("right_square_bracket", "step(1)", "Next ticket", key_display="]", id="ticket.next"),
-        Binding("left_square_bracket", "step(-1)", "Previous ticket", key_display="[", id="ticket.previous"),
+        Binding("left_square_bracket", "step(-1)", "Previous ticket", key_display="[", show=False,
+                id="ticket.previous"),
         Binding("r", "compose('reply')", "Reply", id="ticket.reply"),
         Binding("n", "compose('note')", "Note", id="ticket.note"),
         Binding("o", "orders", "Orders", id="ticket.orders"),
         Binding("R", "refund", "Refund…", id="ticket.refund"),
-        Binding("E", "returns", "Return…", id="ticket.returns"),
-        Binding("C", "cancel_order", "Cancel order…", id="ticket.cancel_order"),
+        Binding("E", "returns", "Return…", show=False, id="ticket.returns"),
+        Binding("C", "cancel_order", "Cancel order…", show=False, id="ticket.cancel_order"),
         *TRIAGE_BINDINGS,
     ]
 

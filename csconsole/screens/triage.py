@@ -11,12 +11,12 @@ from csconsole.adapters.base import PRIORITIES
 from csconsole.screens.pickers import AgentPicker, Confirm, KeyChoice, TagEditor
 from csconsole.store.outbox import Intent, describe
 
-TRIAGE_BINDINGS = [
+TRIAGE_BINDINGS = [  # the footer shows the most used; ? and ctrl+p list them all
     Binding("a", "assign_me", "Assign to me", id="triage.assign_me"),
-    Binding("A", "assign", "Assign to…", id="triage.assign"),
+    Binding("A", "assign", "Assign to…", show=False, id="triage.assign"),
     Binding("s", "status", "Status…", id="triage.status"),
-    Binding("p", "priority", "Priority…", id="triage.priority"),
-    Binding("t", "tags", "Tags…", id="triage.tags"),
+    Binding("p", "priority", "Priority…", show=False, id="triage.priority"),
+    Binding("t", "tags", "Tags…", show=False, id="triage.tags"),
     Binding("m", "macro", "Macro…", id="triage.macro"),
 ]
 STATUS_CHOICES = [(key, status, status) for key, status in triage.STATUS_KEYS.items()]

@@ -56,7 +56,6 @@ class Composer(Vertical):
 
     def compose(self):
         yield Static("", id="composer-title", markup=False)
-        yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
         yield Static("ctrl+s send · ctrl+e $EDITOR · esc close (draft kept)", id="composer-hint", markup=False)
 
     @property
@@ -64,7 +63,13 @@ class Composer(Vertical):
         return self.query_one(TextArea)
 
     async def open(self, ticket_id: int, kind: str, to: str) -> None:
-        """Show the composer for a reply or a note, with any saved draft."""
+        """Show the composer for a reply or a note, with any saved draft.
+
+        The text area is created on first use: it is the costliest widget of the ticket
+        screen to build, and most tickets are triaged without a reply typed."""
+        if not self.query(TextArea):
+            await self.mount(TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False),
+                             before=self.query_one("#composer-hint"))
         self.ticket_id, self.kind = ticket_id, kind
         self.set_class(kind == "note", "note")
         self.set_class(kind == "reply", "reply")
