@@ -45,11 +45,12 @@ RETURNS = "returns"
 CANCEL = "cancel"
 EXCHANGE = "exchange"
 
-HELPDESK_ACTIONS = ("reply", "note", "status", "priority", "assign", "tags", "custom_field")
+HELPDESK_ACTIONS = ("reply", "note", "status", "priority", "assign", "tags", "custom_field", "macro")
 """Helpdesk action payloads (Action.payload), one remote effect each:
 reply/note {"body"} · status {"status": one of STATUSES} · priority {"priority": 1..4} ·
 assign {"assignee": agent remote id or None, "name"} · tags {"add": [...], "remove": [...]} ·
-custom_field {"field", "value"}."""
+custom_field {"field", "value"} · macro {"macro": a RemoteMacro's remote_id, "title"}: one of
+the helpdesk's own macros, applied by the helpdesk (it fills in its own placeholders)."""
 
 STORE_ACTIONS = ("refund", "return_create", "return_approve", "return_decline", "return_receive", "cancel")
 """Store action payloads; Action.order_remote_id names the order, money is integer minor units:

@@ -448,7 +448,7 @@ class ZendeskAdapter(HelpdeskAdapter):
     # ------------------------------------------------------------------ writing
 
     async def apply(self, action: Action) -> ActionResult:
-        ticket = _update(action)
+        ticket = await self._macro_update(action) if action.kind == "macro" else _update(action)
         if action.base_version:
             ticket |= {"safe_update": True, "updated_stamp": action.base_version}
         path = f"/tickets/{_ticket_path_id(action.ticket_remote_id)}.json"
@@ -463,6 +463,25 @@ class ZendeskAdapter(HelpdeskAdapter):
             raise TransientError(f"zendesk PUT {path}: the answer has no ticket; checking before any retry",
                                  maybe_applied=True)
         return ActionResult(version=updated["updated_at"], remote_id=_comment_id(data.get("audit")))
+
+    async def _macro_update(self, action: Action) -> dict[str, Any]:
+        """A Zendesk macro: ask Zendesk what the ticket looks like after it (placeholders
+        filled in), then update the ticket with exactly that, collision-protected as usual."""
+        path = f"/tickets/{_ticket_path_id(action.ticket_remote_id)}/macros/{as_int(action.payload['macro'], 'macro')}/apply.json"
+        data = await self.http.json("GET", path)
+        try:
+            result = data["result"]
+            ticket = result.get("ticket") or {}
+            comment = ticket.get("comment") or result.get("comment")  # clients report both places
+            update = {k: ticket[k] for k in MACRO_FIELDS if k in ticket}
+            if isinstance(comment, dict) and (comment.get("body") or comment.get("html_body")):
+                body = comment.get("body") or comment.get("html_body")
+                update["comment"] = {"body": as_text(body, "comment"), "public": comment.get("public", True) is not False}
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise unreadable("zendesk", f"GET {path}", reason(exc)) from None
+        if not update:
+            raise RejectedError(f"the Zendesk macro “{clean_line(action.payload.get('title'), 60)}” changes nothing here")
+        return update
 
     async def _conflict(self, action: Action, response: httpx.Response) -> ActionResult:
         """409: UpdateConflict means the ticket moved since our stamp (maybe by our own earlier
@@ -484,6 +503,14 @@ class ZendeskAdapter(HelpdeskAdapter):
         the ticket already show the change (absolute values, so that is as good as done)."""
         if action.kind in ("reply", "note"):
             return await self._find_comment(action)
+        if action.kind == "macro":
+            update = await self._macro_update(action)
+            comment = update.get("comment")
+            if not comment:
+                return None  # fields only: setting them again is harmless
+            probe = Action(action.outbox_id, "reply" if comment["public"] else "note", {"body": comment["body"]},
+                           action.idempotency_key, action.ticket_remote_id, first_tried_at=action.first_tried_at)
+            return await self._find_comment(probe)
         remote = await self.fetch_ticket(str(action.ticket_remote_id))
         if _shows(remote, action):
             return ActionResult(version=remote.version)
@@ -531,6 +558,10 @@ class ZendeskAdapter(HelpdeskAdapter):
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+MACRO_FIELDS = ("status", "priority", "type", "assignee_id", "group_id", "tags", "custom_fields")
+"""What a macro's 'ticket after the macro' may change, sent back as the update."""
 
 
 def api_url(url: str | None) -> str | None:

@@ -88,6 +88,10 @@ class Macro:
     store_steps: tuple[StoreStep, ...] = ()
     user: bool = False
     """From the user's folder (rather than shipped)."""
+    remote_id: str | None = None
+    """A macro the helpdesk holds (Zendesk): applied by the helpdesk, which fills it in."""
+    remote_actions: tuple[tuple[str, Any], ...] = ()
+    """Its actions as the helpdesk lists them (field, value), for the preview."""
 
     @property
     def needs_store(self) -> bool:

@@ -105,12 +105,22 @@ def plan(conn: sqlite3.Connection, macro: Macro, ticket_id: int, settings: Setti
         raise PlanError(ticket_id, str(exc)) from None
     except templates.RenderError as exc:
         raise PlanError(ticket_id, str(exc)) from None
+    if macro.remote_id is not None:
+        return _remote_plan(macro, ticket_id, ctx.values["ticket"].subject)
     if macro.needs_store and not settings.has_store:
         raise PlanError(ticket_id, "this macro has store steps, and this workspace has no store")
     if not fitting:
         raise PlanError(ticket_id, f"does not fit this ticket: `{macro.when}` is false")
     steps = _store_steps(conn, macro, ctx) + _body_steps(macro, ctx) + _field_steps(conn, macro, ticket_id, settings)
     return Plan(macro, ticket_id, ctx.values["ticket"].subject, tuple(steps))
+
+
+def _remote_plan(macro: Macro, ticket_id: int, subject: str) -> Plan:
+    """A helpdesk macro is one action; the helpdesk does the rest when it applies it."""
+    from csconsole.macros.remote import describe_actions
+
+    summary = "; ".join(["apply the helpdesk's own macro", *describe_actions(macro.remote_actions)])
+    return Plan(macro, ticket_id, subject, (Step("macro", {"macro": macro.remote_id, "title": macro.name}, summary),))
 
 
 def _store_steps(conn: sqlite3.Connection, macro: Macro, ctx: context.TicketContext) -> list[Step]:

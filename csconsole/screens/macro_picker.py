@@ -187,7 +187,11 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
 
     async def reload(self) -> None:
         """The macro list, and which of them fit the first ticket."""
-        self.macros = self.library.offered(self.settings.has_store)
+        from csconsole.macros.remote import macros as helpdesk_macros
+
+        account = self.app.workspace.helpdesk_spec().name  # type: ignore[attr-defined]
+        held = await self.app.cache.read(helpdesk_macros, account)  # type: ignore[attr-defined]
+        self.macros = self.library.offered(self.settings.has_store) + held
         self.fit = await self.app.cache.read(_fits, self.macros, self.ticket_ids[0], self.settings)  # type: ignore[attr-defined]
         if not self.is_attached:  # dismissed while the cache answered (orders can arrive late)
             return

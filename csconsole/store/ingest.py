@@ -12,6 +12,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
+from typing import Any
 from functools import lru_cache
 
 from csconsole import clock, sla
@@ -293,3 +294,15 @@ def save_orders(conn: sqlite3.Connection, orders: Sequence[OrderRecord], people:
 
         commerce_actions.reapply_pending(conn, ids)
     return ids
+
+
+def save_remote_macros(conn: sqlite3.Connection, account: str, macros: Sequence[Any]) -> None:
+    """Replace the helpdesk's own macros (RemoteMacro records) for this account."""
+    with transaction(conn):
+        conn.execute("DELETE FROM remote_macro WHERE account = ?", (account,))
+        conn.executemany(
+            "INSERT OR REPLACE INTO remote_macro (account, remote_id, title, description, actions, synced_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(account, m.remote_id, clean_line(m.title, 200), clean(m.description or ""),
+              json.dumps([[str(field), value] for field, value in m.actions], default=str), clock.now())
+             for m in macros])

@@ -294,7 +294,20 @@ CREATE INDEX message_author ON message (author_id, created_at);
 """The lead dashboard's medians (first response, resolution) and per-agent activity read
 these instead of scanning a million tickets: 4.8 s → about 0.1 s per refresh."""
 
-STEPS: tuple[str, ...] = (V1, V2, V3)
+V4 = r"""
+CREATE TABLE remote_macro (
+    account TEXT NOT NULL,
+    remote_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    actions TEXT NOT NULL DEFAULT '[]',
+    synced_at INTEGER NOT NULL,
+    PRIMARY KEY (account, remote_id)
+);
+"""
+"""Macros the helpdesk itself holds (Zendesk), offered in the picker beside the files."""
+
+STEPS: tuple[str, ...] = (V1, V2, V3, V4)
 """STEPS[n] upgrades a file from version n to n + 1."""
 
 LATEST = len(STEPS)

@@ -281,6 +281,18 @@ class Audit(SQLModel, table=True):
     detail: str = "{}"
 
 
+class RemoteMacro(SQLModel, table=True):
+    """A macro the helpdesk holds (its actions as the helpdesk lists them, JSON)."""
+
+    __tablename__ = "remote_macro"
+    account: str = Field(primary_key=True)
+    remote_id: str = Field(primary_key=True)
+    title: str
+    description: str = ""
+    actions: str = "[]"
+    synced_at: int
+
+
 class Draft(SQLModel, table=True):
     __tablename__ = "draft"
     ticket_id: int = Field(primary_key=True)

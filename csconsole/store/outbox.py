@@ -92,6 +92,8 @@ def describe(kind: str, payload: Mapping[str, Any]) -> str:
         return "tags " + " ".join(parts)
     if kind == "custom_field":
         return f"field {payload['field']} → {payload['value']}"
+    if kind == "macro":
+        return f"helpdesk macro “{payload.get('title') or payload.get('macro')}”"
     if kind in ("refund", "cancel") and payload.get("amount"):
         from csconsole.money import format_minor
 
@@ -178,6 +180,9 @@ def validate(conn: sqlite3.Connection, intent: Intent) -> dict[str, Any]:
     elif kind == "custom_field":
         if "field" not in p:
             raise ActionError("a custom field change needs a field")
+    elif kind == "macro":
+        if not p.get("macro"):
+            raise ActionError("a helpdesk macro needs its id")
     elif kind not in HELPDESK_ACTIONS:
         from csconsole.commerce import actions as commerce_actions
 

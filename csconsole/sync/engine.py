@@ -19,6 +19,7 @@ from typing import Any
 
 from csconsole import clock
 from csconsole.adapters.base import (
+    LIST_MACROS,
     AdapterError, AuthError, CommerceAdapter, HelpdeskAdapter, Identity, RateLimited, TransientError,
 )
 from csconsole.store import ingest, outbox
@@ -107,6 +108,11 @@ class SyncEngine:
 
             agents.append(PersonRecord(me.remote_id, me.name, me.email, "agent"))
         ingest.save_agents(self.conn, agents, me.remote_id, self._people)
+        if self.helpdesk.can(LIST_MACROS):
+            try:
+                ingest.save_remote_macros(self.conn, self.helpdesk.account.name, await self.helpdesk.list_macros())
+            except AdapterError as exc:  # the console works without them
+                log.warning("could not list the helpdesk's macros: %s", exc)
         self._emit(mode=me.mode)
         return me
 

@@ -201,6 +201,7 @@ class FakeZendesk:
         r("GET", rf"{API}/tickets/(\d+)/comments{j}", self._guard(self._list_comments, listing=True))
         r("GET", rf"{API}/tickets/(\d+){j}", self._guard(self._show_ticket))
         r("PUT", rf"{API}/tickets/(\d+){j}", self._guard(self._update))
+        r("GET", rf"{API}/tickets/(\d+)/macros/(\d+)/apply{j}", self._guard(self._macro_preview))
 
     def _guard(self, handler: Callable[[Request, int], Reply], *, admin: bool = False,
                listing: bool = False) -> Callable[[Request], Reply]:
@@ -397,6 +398,40 @@ class FakeZendesk:
             self.lose_answers -= 1
             delay = self.lost_delay
         return Reply(200, body, delay=delay)
+
+    def _macro_preview(self, request: Request, uid: int) -> Reply:
+        """MacroApplyTicketResponse: the ticket as it would be after the macro, nothing changed."""
+        tid, mid = int(request.match.group(1)), int(request.match.group(2))
+        ticket = self.tickets.get(tid)
+        macro = next((m for m in self.macros if m["id"] == mid and m["active"]), None)
+        if ticket is None or macro is None:
+            return Reply(404, {"error": "RecordNotFound", "description": "Not found"})
+        after: dict[str, Any] = {"id": tid, "url": ticket["url"]}
+        comment: dict[str, Any] = {}
+        for action in macro["actions"]:
+            field, value = action["field"], action["value"]
+            if field in ("status", "priority", "group_id"):
+                after[field] = value
+            elif field == "assignee_id":
+                after[field] = uid if value == "current_user" else int(value)
+            elif field == "set_tags":
+                after["tags"] = value.split() if isinstance(value, str) else list(value)
+            elif field in ("current_tags", "remove_tags"):
+                tags = list(after.get("tags", ticket["tags"]))
+                words = value.split() if isinstance(value, str) else list(value)
+                after["tags"] = [t for t in tags if t not in words] if field == "remove_tags" else \
+                    tags + [w for w in words if w not in tags]
+            elif field == "comment_value":
+                requester = self.users.get(ticket["requester_id"], {})
+                comment["body"] = str(value).replace("{{ticket.requester.first_name}}",
+                                                     requester.get("name", "").split(" ")[0])
+                comment.setdefault("public", True)
+            elif field == "comment_mode_is_public":
+                comment["public"] = bool(value)
+        if comment:
+            comment["scoped_body"] = [["channel:all", comment["body"]]]
+            after["comment"] = comment
+        return Reply(200, {"result": {"ticket": after}})
 
     # -- one-off answers
     def rate_limited(self, method: str, path: str, retry_after: int = 1, times: int = 1) -> None:
