@@ -14,6 +14,20 @@ def test_new_file_is_wal_and_latest(tmp_path):
     conn.close()
 
 
+def test_threads_opening_a_new_file_together_all_get_a_cache(tmp_path):
+    """The app's reader and writer threads and the sync engine open a first-run cache at
+    once; unserialised, two of them switching it to WAL deadlock and one fails at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for attempt in range(20):
+        path = tmp_path / f"c{attempt}.sqlite"
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            conns = list(pool.map(lambda _: db.connect(path, shared=True), range(4)))
+        assert {db.version(c) for c in conns} == {migrations.LATEST}
+        for conn in conns:
+            conn.close()
+
+
 def test_migrations_match_the_models(tmp_path):
     """Every SQLModel table exists with exactly the model's columns (and vice versa)."""
     from sqlmodel import SQLModel

@@ -8,6 +8,7 @@ cursor, an outbox row and its local effect) commit together or not at all.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,12 @@ from csconsole.store.migrations import LATEST, STEPS
 
 class CacheError(Exception):
     """The cache file cannot be used; the message says why and what to do."""
+
+
+_SETUP = threading.Lock()
+"""Serialises the pragmas and migrations of connections opened at the same moment. On a new
+file, two threads switching it to WAL together can deadlock on SQLite's locks, and SQLite
+answers "database is locked" at once instead of waiting out the busy timeout."""
 
 
 def connect(path: Path, *, readonly: bool = False, shared: bool = False) -> sqlite3.Connection:
@@ -35,6 +42,11 @@ def connect(path: Path, *, readonly: bool = False, shared: bool = False) -> sqli
     except sqlite3.Error as exc:
         raise CacheError(f"cannot open the cache {path}: {exc}") from None
     conn.row_factory = sqlite3.Row
+    with _SETUP:
+        return _set_up(conn, path, readonly)
+
+
+def _set_up(conn: sqlite3.Connection, path: Path, readonly: bool) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA busy_timeout = 10000")
         if not readonly:
