@@ -80,7 +80,6 @@ class SearchBox(Input):
 class ConfirmBulk(ModalScreen[bool]):
     """One question before a macro goes to many tickets."""
 
-    CSS_PATH = "macro_picker.tcss"
     BINDINGS = [Binding("y,enter", "dismiss(True)", "Apply", id="macros.confirm.yes"),
                 Binding("n,escape", "dismiss(False)", "Cancel", id="macros.confirm.no")]
 
@@ -95,7 +94,6 @@ class ConfirmBulk(ModalScreen[bool]):
 
 
 class MacroPicker(ModalScreen["AppliedMacro | None"]):
-    CSS_PATH = "macro_picker.tcss"
     BINDINGS = [
         Binding("escape", "close", "Close", id="macros.close"),
         Binding("down", "move(1)", "Next macro", show=False, id="macros.down"),

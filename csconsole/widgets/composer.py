@@ -24,14 +24,12 @@ from textual.widgets import Static, TextArea
 
 from csconsole import triage
 from csconsole.text import clean_line
-from csconsole.widgets import tcss
 
 DRAFT_SAVE_DELAY = 0.4
 """Seconds of quiet typing before the draft is written (at most a few writes a second)."""
 
 
 class Composer(Vertical):
-    DEFAULT_CSS = tcss(__file__)
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", id="composer.send"),
         Binding("ctrl+e", "editor", "Edit in $EDITOR", id="composer.editor"),

@@ -20,7 +20,6 @@ from csconsole.money import format_minor
 from csconsole.store.orders import OrderDetail, order_detail
 from csconsole.store.tickets import OrderSummary, TicketDetail
 from csconsole.text import clean_line
-from csconsole.widgets import tcss
 
 
 def _day(at: int) -> str:
@@ -100,7 +99,6 @@ def summary_text(o: OrderSummary, mentioned: bool) -> Text:
 
 
 class OrdersPanel(VerticalScroll, can_focus=True):
-    DEFAULT_CSS = tcss(__file__)
     BINDINGS = [
         Binding("j,down", "select(1)", "Next order", show=False, id="orders.next"),
         Binding("k,up", "select(-1)", "Previous order", show=False, id="orders.previous"),

@@ -8,7 +8,6 @@ from textual.widgets import Static
 from csconsole import clock
 from csconsole.sync.status import SyncStatus
 from csconsole.text import clean_line
-from csconsole.widgets import tcss
 
 
 def sync_text(status: SyncStatus | None, now: int) -> Text:
@@ -58,7 +57,6 @@ def sync_text(status: SyncStatus | None, now: int) -> Text:
 class StatusBar(Static):
     """Left: what the agent is looking at. Right: the sync state, from the app's signal."""
 
-    DEFAULT_CSS = tcss(__file__)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)

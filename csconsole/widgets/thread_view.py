@@ -15,7 +15,6 @@ from textual.widgets import Static
 from csconsole import clock
 from csconsole.store.tickets import MessageView
 from csconsole.text import clean_line, for_display
-from csconsole.widgets import tcss
 
 
 def _when(at: int) -> str:
@@ -52,7 +51,6 @@ class MessageBox(Static):
 
 
 class ThreadView(VerticalScroll):
-    DEFAULT_CSS = tcss(__file__)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

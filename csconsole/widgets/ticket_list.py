@@ -27,7 +27,6 @@ from csconsole import sla as sla_rules
 from csconsole.adapters.base import PRIORITIES
 from csconsole.store.queue import QueueRow, ViewQuery
 from csconsole.text import clean_line
-from csconsole.widgets import tcss
 
 PAGE = 100
 KEEP_PAGES = 24
@@ -62,7 +61,6 @@ COLUMNS = (
 
 
 class TicketList(ScrollView, can_focus=True):
-    DEFAULT_CSS = tcss(__file__)
     COMPONENT_CLASSES = {
         "ticket-list--cursor", "ticket-list--urgent", "ticket-list--high", "ticket-list--low",
         "ticket-list--new", "ticket-list--solved", "ticket-list--breached", "ticket-list--soon",

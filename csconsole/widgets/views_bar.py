@@ -6,11 +6,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from csconsole.text import clean_line
-from csconsole.widgets import tcss
 
 
 class ViewsBar(Static):
-    DEFAULT_CSS = tcss(__file__)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
