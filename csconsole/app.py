@@ -89,6 +89,7 @@ class CSConsole(App):
             self.open_dashboard()
         self.load_me()
         self.call_after_refresh(self._settle_memory)
+        self.call_after_refresh(self.learn_store_capabilities)
         if self.sync_enabled:
             self.call_after_refresh(self.start_sync)
 
@@ -131,6 +132,13 @@ class CSConsole(App):
         from csconsole import triage
 
         self.me = await self.cache.read(triage.me)
+
+    @work(thread=True, exclusive=True, group="store-capabilities")
+    def learn_store_capabilities(self) -> None:
+        """Find the store adapter after the first paint, on a thread: scanning the installed
+        packages' entry points and importing the adapter takes 20-150 ms, which would
+        otherwise land on the first ticket an agent opens."""
+        _ = self.store_capabilities
 
     @property
     def store_capabilities(self) -> frozenset[str]:
