@@ -30,7 +30,8 @@ KNOWN_TAGS_FIRST = 3.0
 KNOWN_TAGS_REFRESH = 300.0
 """Seconds between recounts of the tags in use (completion, not correctness, depends on it)."""
 CHANGE_COALESCE = 0.3
-"""Seconds: bursts of 'tickets changed' (a backfill stores a page every few ms) become one refresh."""
+"""Seconds: bursts of 'tickets changed' (a backfill stores a page every few ms) become one
+refresh per window. The first change after a quiet spell (an agent's undo) shows at once."""
 
 
 class CSConsole(App):
@@ -215,15 +216,22 @@ class CSConsole(App):
         self.sync_signal.publish(message.status)
 
     def on_tickets_changed(self, message: messages.TicketsChanged) -> None:
-        first = self._changed is None
-        if self._changed is None:
+        ids = set(message.ids or [-1])
+        if self._changed is None:  # quiet until now: show it, then gather what follows
+            self._publish(ids)
             self._changed = set()
-        self._changed.update(message.ids or [-1])
-        if first:
-            self.set_timer(CHANGE_COALESCE, self._publish_changes)
+            self.set_timer(CHANGE_COALESCE, self._end_window)
+        else:
+            self._changed.update(ids)
 
-    def _publish_changes(self) -> None:
-        changed, self._changed = self._changed or set(), None
+    def _end_window(self) -> None:
+        changed, self._changed = self._changed, None
+        if changed:  # the burst goes on: publish it and keep gathering
+            self._publish(changed)
+            self._changed = set()
+            self.set_timer(CHANGE_COALESCE, self._end_window)
+
+    def _publish(self, changed: set[int]) -> None:
         if self.me is None:
             self.load_me()
         self.data_signal.publish([] if -1 in changed else sorted(changed))

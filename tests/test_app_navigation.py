@@ -165,3 +165,24 @@ async def test_background_sync_fills_an_empty_cache(make_workspace, isolated):
         await wait_for(pilot, lambda: ticket_list.count and ticket_list.current, what="rows after sync")
         assert "synced" in screen_text(pilot.app)
     shutil.rmtree(isolated / "unused", ignore_errors=True)
+
+
+async def test_a_lone_change_shows_at_once_and_a_burst_is_gathered(workspace):
+    """An agent's undo must repaint now; a sync backfill storing a page every few
+    milliseconds must not repaint the queue for every page."""
+    from csconsole import messages
+
+    async with app_for(workspace).run_test(size=(160, 40)) as pilot:
+        await loaded_queue(pilot)
+        await pilot.pause(0.5)  # let start-up's own changes settle
+        published: list[list[int]] = []
+        pilot.app.data_signal.subscribe(pilot.app.screen, published.append)
+        pilot.app.post_message(messages.TicketsChanged([7]))
+        await wait_for(pilot, lambda: published, timeout=0.2, what="the lone change, without waiting out a window")
+        assert published == [[7]]
+        for n in range(100, 140):
+            pilot.app.post_message(messages.TicketsChanged([n]))
+            await pilot.pause(0.005)
+        await wait_for(pilot, lambda: published[-1] and published[-1][-1] == 139, what="the end of the burst")
+        assert len(published) <= 5, published
+        assert sorted(i for batch in published[1:] for i in batch) == list(range(100, 140))

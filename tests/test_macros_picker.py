@@ -97,6 +97,8 @@ async def test_quick_key_then_enter_applies_with_the_undo_grace(ready):
         picker = await open_picker(pilot, [tid])
         await pilot.press("w")
         await wait_for(pilot, lambda: picker.plan and picker.plan.macro.slug == "wismo-shipped")
+        changed: list = []
+        app.data_signal.subscribe(app.screen, changed.append)
         started = time.time()
         await pilot.press("enter")
         await wait_for(pilot, lambda: picker.results, what="dismissed")
@@ -106,8 +108,6 @@ async def test_quick_key_then_enter_applies_with_the_undo_grace(ready):
         assert [r["id"] for r in rows] == list(result.outbox_ids) and [r["kind"] for r in rows] == ["reply", "status"]
         assert all(r["not_before"] >= started + app.config.ui.undo_seconds - 1 for r in rows)
         assert app.woken == 1
-        changed: list = []
-        app.data_signal.subscribe(app.screen, changed.append)
         await wait_for(pilot, lambda: [tid] in changed, what="screens told the ticket changed")
 
 

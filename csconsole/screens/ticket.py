@@ -241,7 +241,10 @@ class TicketScreen(TriageActions, Screen):
         if still:
             return
         index = ticket_list.cursor
-        following = await ticket_list.row_at_async(index + 1)
+        here = await ticket_list.row_at_async(index)
+        if here is not None and here.id == self.ticket_id:  # the list has not dropped it yet
+            index += 1
+        following = await ticket_list.row_at_async(index)
         if following is None:
             self.notify("That was the last ticket of this view", timeout=3, markup=False)
             self.app.pop_screen()
