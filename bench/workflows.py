@@ -7,6 +7,9 @@ keys a practised agent presses; typed text counts one keystroke per character. F
 key the time from the key event to the screen's next frame is recorded; a workflow's time
 runs from its first key until its effect is visible (the outbox row, the screen). Prints a
 table, the median keystroke count, and the slowest cache-only step.
+
+The workflows use the workspace up (they solve tickets, close its unsolved spam): rebuild it
+with `csconsole demo` before measuring again.
 """
 
 from __future__ import annotations
