@@ -269,6 +269,25 @@ async def test_flow_opens_the_next_ticket_after_solving(workspace):
         assert screen.ticket_id == second.id
 
 
+async def test_flow_does_not_skip_a_ticket_when_the_list_refreshed_first(workspace):
+    """The list may drop the solved ticket before the flow looks for the next one (a sync
+    page landing meanwhile): the ticket that slid into its place is the next, not the one after."""
+    from csconsole import messages
+
+    async with app_for(workspace).run_test(size=(160, 45)) as pilot:
+        ticket_list = await ready(pilot)
+        first, second = ticket_list.row_at(0), ticket_list.row_at(1)
+        screen = await open_current(pilot)
+        with workspace.open_cache() as conn:
+            conn.execute("UPDATE ticket SET status = 'solved' WHERE id = ?", (first.id,))
+        pilot.app.post_message(messages.TicketsChanged([first.id]))
+        await wait_for(pilot, lambda: ticket_list.row_at(0) and ticket_list.row_at(0).id == second.id,
+                       what="the list dropping the solved ticket")
+        await screen.after_triage([first.id], "status")
+        await wait_for(pilot, lambda: screen.detail and screen.detail.id == second.id, what="the next ticket")
+        assert ticket_list.cursor == 0 and ticket_list.current.id == second.id
+
+
 async def test_collision_banner_when_the_customer_writes_meanwhile(workspace):
     async with app_for(workspace, sync=True).run_test(size=(160, 45)) as pilot:
         await ready(pilot)
