@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from csconsole import clock
 from csconsole.store.outbox import Intent
 from csconsole.store.queue import ViewQuery
+from csconsole.text import normalise_tag
 
 STATUS_KEYS = {"n": "new", "o": "open", "p": "pending", "h": "hold", "s": "solved", "c": "closed"}
 PRIORITY_KEYS = {"u": 4, "h": 3, "n": 2, "l": 1}
@@ -74,6 +75,35 @@ def field_intents(kind: str, ticket_ids: Sequence[int], value: object) -> list[I
     else:
         raise ValueError(f"not a field change: {kind}")
     return [Intent(kind, ticket_id, dict(payload)) for ticket_id in ticket_ids]
+
+
+def changes_only(conn: sqlite3.Connection, intents: Sequence[Intent]) -> list[Intent]:
+    """Drop the field changes a ticket already shows (as the cache has it, pending actions
+    included): `a` on a ticket that is already yours must not send the helpdesk an update,
+    and a bulk change touches only the tickets it changes. Tag edits keep only the tags
+    that change."""
+    kept = []
+    for intent in intents:
+        t = conn.execute("SELECT t.status, t.priority, t.tags, p.remote_id AS assignee FROM ticket t"
+                         " LEFT JOIN person p ON p.id = t.assignee_id WHERE t.id = ?", (intent.ticket_id,)).fetchone()
+        p = intent.payload
+        if t is None:
+            kept.append(intent)  # not in the cache: let the outbox say so
+        elif intent.kind == "status" and p["status"] == t["status"]:
+            continue
+        elif intent.kind == "priority" and p["priority"] == t["priority"]:
+            continue
+        elif intent.kind == "assign" and p["assignee"] == t["assignee"]:
+            continue
+        elif intent.kind == "tags":
+            has = set(t["tags"].split())
+            add = [x for x in dict.fromkeys(normalise_tag(x) for x in p["add"]) if x and x not in has]
+            remove = [x for x in dict.fromkeys(normalise_tag(x) for x in p["remove"]) if x and x in has]
+            if add or remove:
+                kept.append(Intent("tags", intent.ticket_id, {"add": add, "remove": remove}))
+        else:
+            kept.append(intent)
+    return kept
 
 
 def in_view(conn: sqlite3.Connection, view: ViewQuery, ticket_id: int) -> bool:

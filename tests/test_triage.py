@@ -85,9 +85,39 @@ async def test_priority_assign_me_and_tags(workspace):
         rows = await wait_for(pilot, lambda: len(outbox_rows(workspace)) == 3 and outbox_rows(workspace))
         kinds = [(r["kind"], r["payload"]) for r in rows]
         assert kinds[0] == ("priority", {"priority": 4})
-        assert kinds[1] == ("tags", {"add": ["vip", "followup"], "remove": ["wismo"]})
+        had = row.tags.split()  # only the tags that change are sent
+        assert kinds[1] == ("tags", {"add": [t for t in ("vip", "followup") if t not in had],
+                                     "remove": ["wismo"] if "wismo" in had else []})
         assert kinds[2][0] == "assign" and kinds[2][1]["assignee"] == ME
         assert {r["ticket_id"] for r in rows} == {row.id}
+
+
+async def test_a_change_the_ticket_already_shows_sends_nothing(workspace):
+    """`a` on a ticket that is already mine: a notice, no helpdesk update."""
+    async with app_for(workspace).run_test(size=(160, 45)) as pilot:
+        await ready(pilot)  # "My open": every row is mine
+        await pilot.press("a")
+        await wait_for(pilot, lambda: "Nothing to send" in screen_text(pilot.app), what="the notice")
+        said = [n.message for n in pilot.app._notifications]
+        assert "Nothing to send: that ticket already shows “assign → Alex Rivera”" in said
+        await pilot.pause(0.2)
+        assert outbox_rows(workspace) == []
+
+
+def test_changes_only_keeps_what_changes(workspace):
+    from csconsole import triage
+    from csconsole.store.outbox import Intent
+
+    with workspace.open_cache() as conn:
+        a, b = conn.execute("SELECT id, status, tags FROM ticket WHERE status = 'open' AND tags LIKE '%_ _%'"
+                            " ORDER BY id LIMIT 2").fetchall()
+        c = conn.execute("SELECT id FROM ticket WHERE status = 'pending' LIMIT 1").fetchone()
+        kept = triage.changes_only(conn, triage.field_intents("status", [a[0], b[0], c[0]], "open"))
+        assert [i.ticket_id for i in kept] == [c[0]]  # a bulk change touches only the tickets it changes
+        has, also = a["tags"].split()[:2]
+        [tags] = triage.changes_only(conn, triage.field_intents("tags", [a[0]], ([has.upper(), "brand-new"], [also, "absent"])))
+        assert tags.payload == {"add": ["brand-new"], "remove": [also]}
+        assert triage.changes_only(conn, triage.field_intents("tags", [a[0]], ([has], ["absent"]))) == []
 
 
 async def test_assign_to_another_agent_by_fuzzy_name(workspace):
@@ -184,11 +214,13 @@ async def test_undo_takes_back_the_last_batch(workspace):
     async with app_for(workspace).run_test(size=(160, 45)) as pilot:
         ticket_list = await ready(pilot)
         row = ticket_list.current
-        await pilot.press("a")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, KeyChoice))
+        await pilot.press("l" if row.priority != 1 else "u")
         await wait_for(pilot, lambda: outbox_rows(workspace))
         await pilot.press("s")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, KeyChoice))
-        await pilot.press("h")
+        await pilot.press("h" if row.status != "hold" else "p")
         await wait_for(pilot, lambda: len(outbox_rows(workspace)) == 2)
         await pilot.press("ctrl+z")
         await wait_for(pilot, lambda: len(outbox_rows(workspace)) == 1)

@@ -43,6 +43,13 @@ class TriageActions:
         if not intents:
             return False
         summary = describe(intents[0].kind, intents[0].payload)
+        intents = await app.cache.read(triage.changes_only, intents)
+        if not intents:
+            where = "that ticket" if count == 1 else f"those {count} tickets"
+            app.notify(f"Nothing to send: {where} already {'shows' if count == 1 else 'show'} “{summary}”",
+                       timeout=3, markup=False)
+            return False
+        count = len(intents)
         if count > 1 and not await app.push_screen_wait(Confirm(f"Apply “{summary}” to {count} tickets?")):
             return False
         ok = await app.enqueue(intents, summary=summary)
