@@ -54,18 +54,24 @@ class ThreadView(VerticalScroll):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: list[tuple[int, bool, int]] = []
+        self._shown: list[tuple[int, bool, int]] | None = None
 
     async def show(self, messages: list[MessageView], note: str | None = None) -> None:
-        """Replace the thread (only when it changed) and keep the newest message in view."""
+        """Replace the thread (only when it changed) and keep the newest message in view.
+
+        What is shown is recorded only once the new messages are mounted: the ticket screen's
+        loader is an exclusive worker, so a newer load can cancel this one half-way, and a
+        record written first would make the next load skip a thread that is not on screen.
+        """
         signature = [(m.id, m.pending, len(m.body)) for m in messages]
         if signature == self._shown and note is None:
             return
-        self._shown = signature
+        self._shown = None
         async with self.batch():
             await self.remove_children()
             widgets: list[Static] = [MessageBox(m) for m in messages]
             if note:
                 widgets.append(Static(Text(note, style="dim italic"), classes="thread-note", markup=False))
             await self.mount_all(widgets)
+        self._shown = signature
         self.scroll_end(animate=False, immediate=True)
