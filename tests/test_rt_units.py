@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from csconsole.adapters.base import AccountSpec, AdapterError, AuthError
@@ -75,3 +76,42 @@ def test_an_auth_token_is_sent_as_a_token_and_never_shown():
         RTHelpdesk(AccountSpec("rt", "rt", url="https://rt.example"), "a password without a user")
     with pytest.raises(AdapterError, match="https"):
         RTHelpdesk(AccountSpec("rt", "rt", url="http://rt.example", user="root"), "password")
+
+
+def _rt_answering(groups: list[dict]) -> tuple[RTHelpdesk, list[str]]:
+    """An adapter whose RT answers from a table: the Privileged group (when ``groups`` holds
+    it), users searched by login name, and each user's own record."""
+    users = {
+        "root": {"Name": "root", "RealName": "Root", "EmailAddress": "root@example.com", "Privileged": 1, "Disabled": "0"},
+        "kim": {"Name": "kim", "RealName": "Kim Lee", "EmailAddress": "kim@example.com", "Privileged": 1, "Disabled": "1"},
+        "desk": {"Name": "desk", "RealName": "Desk", "EmailAddress": "", "Privileged": 0, "Disabled": "0"},
+        "Nobody": {"Name": "Nobody", "Privileged": 1, "Disabled": "0"},
+    }
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/REST/2.0")
+        asked.append(f"{request.method} {path}")
+        if path == "/groups":
+            return httpx.Response(200, json={"items": groups, "count": len(groups)})
+        if path == "/group/4/members":
+            return httpx.Response(200, json={"items": [{"type": "user", "id": "root"}, {"type": "user", "id": "kim"}]})
+        if path == "/users":
+            assert json.loads(request.url.params["query"]) == [{"field": "Name", "operator": "NOT LIKE", "value": "@"}]
+            return httpx.Response(200, json={"items": [{"type": "user", "id": name} for name in users]})
+        return httpx.Response(200, json=users[path.removeprefix("/user/")])
+
+    adapter = RTHelpdesk(AccountSpec("rt", "rt", url="https://rt.example", user="root"), "password")
+    adapter.http.client._transport = httpx.MockTransport(answer)
+    return adapter, asked
+
+
+async def test_agents_come_from_the_privileged_group_or_else_from_login_names():
+    adapter, asked = _rt_answering([{"type": "group", "id": 4}])
+    assert [a.remote_id for a in await adapter.list_agents()] == ["root"]  # kim is disabled
+    assert "GET /users" not in asked
+    # RT builds whose /groups searches only user-defined groups: users with a login name,
+    # each confirmed privileged and enabled from its own record.
+    adapter, asked = _rt_answering([])
+    assert [a.remote_id for a in await adapter.list_agents()] == ["root"]
+    assert "GET /users" in asked

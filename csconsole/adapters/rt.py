@@ -148,17 +148,28 @@ class RTHelpdesk(HelpdeskAdapter):
         await self.http.aclose()
 
     async def list_agents(self) -> list[PersonRecord]:
-        """Enabled members of RT's Privileged group: the people a ticket can be given to."""
+        """Enabled privileged users: the people a ticket can be given to.
+
+        Where RT's REST 2.0 still searches system groups, the Privileged group's members come
+        at once. Builds that search only user-defined groups (Debian's 5.0.3 security update
+        deb12u7 among them), and that never offer Privileged as a user search field, leave
+        the users with a login name rather than an email address (RT names the customers it
+        creates from mail by their address), each confirmed privileged from its own record.
+        """
         groups = await self.http.json("POST", f"{API}/groups", idempotent=True,
                                       json=[{"field": "Domain", "value": "SystemInternal"},
                                             {"field": "Name", "value": "Privileged"}])
         items = (groups or {}).get("items") or []
-        if not items:
-            return []
+        if items:
+            members = self._collection(f"{API}/group/{items[0]['id']}/members", {"per_page": str(PAGE)})
+        else:
+            login_names = json.dumps([{"field": "Name", "operator": "NOT LIKE", "value": "@"}])
+            members = self._collection(f"{API}/users", {"query": login_names, "per_page": str(PAGE)})
         agents = []
-        async for member in self._collection(f"{API}/group/{items[0]['id']}/members", {"per_page": str(PAGE)}):
+        async for member in members:
             user = await self._user(str(member.get("id")))
-            if user and not _flag(user.get("Disabled")) and user.get("Name") not in ("RT_System", "Nobody"):
+            if (user and _flag(user.get("Privileged", 1)) and not _flag(user.get("Disabled"))
+                    and user.get("Name") not in ("RT_System", "Nobody")):
                 person = _person(user, "agent")
                 if person is not None:
                     agents.append(person)
