@@ -171,3 +171,22 @@ def test_offline_backend_keeps_everything_local(workspace, cache):
 
     asyncio.run(go())
     assert cache.execute("SELECT state FROM outbox").fetchone()[0] == "pending"
+
+
+def test_only_queue_heads_go_and_set_the_next_wakeup(cache):
+    """Each ticket's actions go one at a time, oldest first; a queue headed by a failed
+    action waits for the agent and neither sends nor wakes the worker."""
+    first, second = [r[0] for r in cache.execute("SELECT id FROM ticket WHERE status = 'open' ORDER BY id LIMIT 2")]
+    outbox.enqueue(cache, [Intent("priority", first, {"priority": "high"}),
+                           Intent("status", first, {"status": "pending"})], actor=ME, grace=30)
+    outbox.enqueue(cache, [Intent("priority", second, {"priority": "high"})], actor=ME, grace=60)
+    heads = {r.ticket_id: r for r in outbox.ready(cache, now=10**12)}
+    assert set(heads) == {first, second} and heads[first].kind == "priority"
+    assert outbox.ready(cache, now=0) == []
+    earliest = outbox.next_wakeup(cache)
+    assert earliest == heads[first].not_before < heads[second].not_before
+    outbox.mark_failed(cache, heads[first].id, "rejected by the helpdesk")
+    assert [r.ticket_id for r in outbox.ready(cache, now=10**12)] == [second]  # its status change waits too
+    assert outbox.next_wakeup(cache) == heads[second].not_before
+    outbox.mark_failed(cache, heads[second].id, "rejected by the helpdesk")
+    assert outbox.next_wakeup(cache) is None

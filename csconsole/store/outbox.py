@@ -384,6 +384,13 @@ def send_now(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
 # ----------------------------------------------------------------------------- the worker's side
 
 
+_HEADS = """SELECT min(id) AS id FROM outbox
+               WHERE state IN ('pending', 'sending', 'failed', 'conflict', 'approval')
+               GROUP BY coalesce(ticket_id, -coalesce(order_id, id))"""
+"""The head of each queue (per ticket, or per order for store actions without a ticket): its
+oldest row still open. Only a head may go; rows behind it wait for it."""
+
+
 def ready(conn: sqlite3.Connection, now: float | None = None, limit: int = 50) -> list[Row]:
     """The head action of every ticket queue that may go now, oldest first.
 
@@ -391,27 +398,19 @@ def ready(conn: sqlite3.Connection, now: float | None = None, limit: int = 50) -
     until the agent deals with it.
     """
     now = time.time() if now is None else now
-    # The head of each queue (per ticket, or per order for store actions without a ticket)
-    # is its oldest row still open; only a head in pending/sending that is due may go.
     rows = conn.execute(
-        """SELECT o.* FROM outbox o JOIN (
-               SELECT min(id) AS id FROM outbox
-               WHERE state IN ('pending', 'sending', 'failed', 'conflict', 'approval')
-               GROUP BY coalesce(ticket_id, -coalesce(order_id, id))) head ON head.id = o.id
+        f"""SELECT o.* FROM outbox o JOIN ({_HEADS}) head ON head.id = o.id
            WHERE o.state IN ('pending', 'sending') AND o.not_before <= ?
            ORDER BY o.id LIMIT ?""", (now, limit)).fetchall()
     return [Row.from_sql(r) for r in rows]
 
 
 def next_wakeup(conn: sqlite3.Connection) -> float | None:
-    """When the next row may go. Rows waiting behind a failed, conflicting or unapproved
+    """When the next head may go. Queues headed by a failed, conflicting or unapproved
     action do not count: they wait for the agent, and a one-shot sync must not spin on them."""
     row = conn.execute(
-        """SELECT min(o.not_before) FROM outbox o
-           WHERE o.state IN ('pending', 'sending')
-             AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state IN ('failed', 'conflict', 'approval')
-                             AND e.id < o.id AND (e.ticket_id = o.ticket_id OR (o.ticket_id IS NULL AND e.order_id = o.order_id)))"""
-    ).fetchone()
+        f"""SELECT min(o.not_before) FROM outbox o JOIN ({_HEADS}) head ON head.id = o.id
+           WHERE o.state IN ('pending', 'sending')""").fetchone()
     return row[0] if row and row[0] is not None else None
 
 
