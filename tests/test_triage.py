@@ -99,7 +99,7 @@ async def test_a_change_the_ticket_already_shows_sends_nothing(workspace):
         await pilot.press("a")
         await wait_for(pilot, lambda: "Nothing to send" in screen_text(pilot.app), what="the notice")
         said = [n.message for n in pilot.app._notifications]
-        assert "Nothing to send: that ticket already shows “assign → Alex Rivera”" in said
+        assert "Nothing to send: “assign → Alex Rivera” changes nothing on that ticket" in said
         await pilot.pause(0.2)
         assert outbox_rows(workspace) == []
 

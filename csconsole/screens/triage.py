@@ -45,9 +45,8 @@ class TriageActions:
         summary = describe(intents[0].kind, intents[0].payload)
         intents = await app.cache.read(triage.changes_only, intents)
         if not intents:
-            where = "that ticket" if count == 1 else f"those {count} tickets"
-            app.notify(f"Nothing to send: {where} already {'shows' if count == 1 else 'show'} “{summary}”",
-                       timeout=3, markup=False)
+            where = "that ticket" if count == 1 else f"any of those {count} tickets"
+            app.notify(f"Nothing to send: “{summary}” changes nothing on {where}", timeout=3, markup=False)
             return False
         count = len(intents)
         if count > 1 and not await app.push_screen_wait(Confirm(f"Apply “{summary}” to {count} tickets?")):
