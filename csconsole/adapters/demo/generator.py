@@ -271,6 +271,9 @@ class TicketPlan:
     tags: tuple[str, ...]
     channel: str
     vip: bool
+    solve_delay: int = 1800
+    """Seconds from the last message to solved: half an hour when the agent solves on reply,
+    days when the desk closes a ticket whose customer went quiet."""
 
 
 def ticket_time(i: int, anchor: int, size: Size) -> int:
@@ -304,7 +307,8 @@ def plan_ticket(seed: int, i: int, anchor: int, size: Size) -> TicketPlan:
         status = "closed"
     elif last_role == "customer" and (age > 9 * DAY or waited > rng.expovariate(1 / (14 * HOUR)) + 2 * HOUR):
         # Most customers who wrote a while ago have had an answer since.
-        reply_at = anchor - 60 - int(min(rng.expovariate(1 / (6 * HOUR)), waited - 120))
+        # The answer came a few hours after they wrote, as a staffed desk answers.
+        reply_at = anchor - waited + 600 + int(min(rng.expovariate(1 / (3 * HOUR)), waited - 720))
         steps.append(("agent", max(reply_at, steps[-1][1] + 60)))
         status = rng.choices(("pending", "solved", "hold"), (15, 84, 1) if age > 9 * DAY else (60, 36, 4))[0]
     elif age > 9 * DAY:
@@ -313,6 +317,13 @@ def plan_ticket(seed: int, i: int, anchor: int, size: Size) -> TicketPlan:
         status = "new" if len(steps) == 1 and rng.random() < 0.6 else "open"
     else:
         status = rng.choices(("pending", "solved", "hold"), (60, 35, 5))[0]
+    solve_delay = 1800
+    if status == "pending" and _last_speaker(steps) == "agent":
+        # The desk closes a ticket whose customer went quiet for a few days. A separate
+        # stream, so the rest of the plan is what it was before this was added.
+        quiet = int(_rng(seed, "solve", i).uniform(2 * DAY, 4 * DAY))
+        if steps[-1][1] + quiet < anchor - 60:
+            status, solve_delay = "solved", quiet
     vip = rng.random() < 0.05
     priority = C.INTENTS[intent][2]
     if vip and priority < 4:
@@ -322,7 +333,7 @@ def plan_ticket(seed: int, i: int, anchor: int, size: Size) -> TicketPlan:
     tags = tuple(C.INTENTS[intent][1]) + (("vip",) if vip else ()) + (("repeat-contact",) if rng.random() < 0.06 else ())
     assignee = None if status == "new" else int(_pick_agent(rng))  # type: ignore[arg-type]
     return TicketPlan(TICKET_BASE + i + 1, intent, created, requester, order_index, spam_index, steps, status,
-                      priority, assignee, tags, rng.choice(C.CHANNELS), vip)
+                      priority, assignee, tags, rng.choice(C.CHANNELS), vip, solve_delay)
 
 
 def _last_speaker(steps: list[tuple[str, int]]) -> str:
@@ -355,7 +366,7 @@ def ticket_row(seed: int, plan: TicketPlan, anchor: int, description: str, subje
     last_customer = max(at for role, at in plan.steps if role == "customer")
     agent_times = [at for role, at in plan.steps if role == "agent"]
     updated = plan.steps[-1][1]
-    solved = updated + 1800 if plan.status in ("solved", "closed") else None
+    solved = updated + plan.solve_delay if plan.status in ("solved", "closed") else None
     if solved:
         updated = min(solved, anchor - 60)
         solved = updated
