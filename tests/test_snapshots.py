@@ -40,3 +40,23 @@ def test_ticket_screen(workspace, snap_compare):
         await pilot.pause()
 
     assert snap_compare(CSConsole(workspace, sync=False), run_before=run_before, terminal_size=(160, 45))
+
+
+def test_a_dialog_keeps_the_ticket_in_sight(workspace, snap_compare):
+    """A chooser (here the status keys) sits over the ticket, dimmed, not over a blank page:
+    the agent still reads the thread while deciding."""
+    with workspace.open_cache() as conn:
+        tid = conn.execute("SELECT id FROM ticket WHERE status = 'open' ORDER BY id LIMIT 1").fetchone()[0]
+        conn.execute("UPDATE person SET orders_synced_at = 1")
+
+    async def run_before(pilot) -> None:
+        from csconsole.screens.pickers import KeyChoice
+
+        await _queue_ready(pilot)
+        pilot.app.open_ticket(tid)
+        await wait_for(pilot, lambda: pilot.app.screen.query(".message"))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, KeyChoice))
+        await pilot.pause()
+
+    assert snap_compare(CSConsole(workspace, sync=False), run_before=run_before, terminal_size=(120, 35))
