@@ -7,12 +7,12 @@ Usage:  .venv/bin/python bench/stats.py --data-dir DIR --workspace NAME [--runs 
 Builds nothing: make the workspace first (`csconsole demo --tickets 1000000 -w demo-1m`).
 "Now" is frozen at the newest update in the cache plus a minute, so the time windows
 (today, 7 days, 24 hours) hold what a console would see right after a sync; --days-back
-moves it earlier, which keeps the cache and shrinks the windows (the demo crowds its
-newest day with first replies and solves).
+moves it earlier, which keeps the cache and shrinks the windows.
 
 Opening the cache migrates it to the current schema first (V3 adds the dashboard's
-indexes: about ten seconds on a million tickets, once). Keypresses are measured as bench/ui.py does: a fresh headless child per run,
-key posted, time to the next frame Textual produces, 30 ms apart.
+indexes: about ten seconds on a million tickets, once). Keypresses are measured as
+bench/ui.py does: a fresh headless child per run, key posted, time to the next frame
+Textual produces, 30 ms apart.
 """
 
 from __future__ import annotations
