@@ -28,7 +28,7 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from csconsole import clock, messages, stats
 from csconsole.commerce import approvals
@@ -36,6 +36,7 @@ from csconsole.money import format_minor
 from csconsole.screens.pickers import Confirm
 from csconsole.screens.queue import QueueScreen
 from csconsole.text import clean_line
+from csconsole.widgets.footer import Footer
 from csconsole.widgets.status_bar import StatusBar
 
 STACK_BELOW = 120

@@ -17,13 +17,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from csconsole import clock
 from csconsole.messages import TicketsChanged
 from csconsole.adapters.base import PRIORITIES
 from csconsole.store import outbox
 from csconsole.text import clean_line
+from csconsole.widgets.footer import Footer
 from csconsole.widgets.status_bar import StatusBar
 
 STATE_STYLE = {"pending": "cyan", "sending": "bold cyan", "failed": "bold red", "conflict": "bold yellow",

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.events import Key
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from csconsole import clock, triage
 from csconsole.config import ViewDef
@@ -17,6 +17,7 @@ from csconsole.screens.triage import TRIAGE_BINDINGS, TriageActions
 from csconsole.store.queue import ViewQuery
 from csconsole.store.search import QueryError
 from csconsole.text import clean_line
+from csconsole.widgets.footer import Footer
 from csconsole.widgets.status_bar import StatusBar
 from csconsole.widgets.ticket_list import TicketList
 from csconsole.widgets.views_bar import ViewsBar

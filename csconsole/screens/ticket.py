@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual import on
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from csconsole import clock
 from csconsole import sla as sla_rules
@@ -20,6 +20,7 @@ from csconsole.store.outbox import Intent
 from csconsole.store.tickets import TicketDetail, load_detail
 from csconsole.text import clean_line
 from csconsole.widgets.composer import Composer
+from csconsole.widgets.footer import Footer
 from csconsole.widgets.orders_panel import OrdersPanel
 from csconsole.widgets.status_bar import StatusBar
 from csconsole.widgets.thread_view import ThreadView
