@@ -28,7 +28,7 @@ def test_listed_planned_and_applied_by_zendesk(zd, isolated, monkeypatch):  # no
     workspace = workspace_for(zd, isolated, monkeypatch)
     engine_pass(workspace)
     conn = cache_of(workspace)
-    held = helpdesk_macros(conn, "zd")
+    held = helpdesk_macros(conn, "zd").macros
     assert [(m.name, m.remote_id) for m in held] == [("Send return label", str(mid))]
     plan = planning.plan(conn, held[0], tid, Settings.for_workspace(workspace))
     assert [s.kind for s in plan.steps] == ["macro"]

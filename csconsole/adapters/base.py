@@ -204,6 +204,10 @@ class RemoteMacro:
     title: str
     description: str = ""
     actions: tuple[tuple[str, Any], ...] = ()
+    reply: str | None = None
+    """A canned reply the helpdesk only stores (Freshdesk): its text, with the helpdesk's
+    placeholders, which the console fills in itself (macros/canned.py) and sends as a
+    reply. Without it the macro is applied by the helpdesk (Zendesk)."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ import httpx
 from csconsole.adapters import base
 from csconsole.adapters.base import (
     Action, ActionResult, AdapterError, AuthError, HelpdeskAdapter, Identity, MessageRecord, PersonRecord,
-    RejectedError, TicketPage, TicketRecord, TransientError,
+    RejectedError, RemoteMacro, TicketPage, TicketRecord, TransientError,
 )
 from csconsole.adapters.payload import (
     as_int, as_text, epoch, header_int, iso, number_option, reason, unreadable, words,
@@ -67,6 +67,7 @@ class FreshdeskAdapter(HelpdeskAdapter):
     name: ClassVar[str] = "freshdesk"
     capabilities: ClassVar[frozenset[str]] = frozenset({
         base.REPLY, base.NOTE, base.STATUS, base.PRIORITY, base.ASSIGN, base.TAGS, base.CUSTOM_FIELDS, base.LIST_AGENTS,
+        base.LIST_MACROS,
     })
 
     def __init__(self, account: base.AccountSpec, secret: str | None = None, driver: base.Driver | None = None) -> None:
@@ -167,6 +168,28 @@ class FreshdeskAdapter(HelpdeskAdapter):
                 pass
             self._groups = groups
         return self._groups
+
+    async def list_macros(self) -> list[RemoteMacro]:
+        """Canned responses the agent can see, folder by folder. Freshdesk stores them and
+        fills in their placeholders only in its web page, so each comes back as a reply
+        text for the console to fill in (macros/canned.py)."""
+        macros: list[RemoteMacro] = []
+        async for folders in self._pages("/canned_response_folders"):
+            for folder in folders:
+                if not isinstance(folder, dict) or not isinstance(folder.get("id"), int):
+                    continue
+                where = clean_line(folder.get("name"), 60) or f"folder {folder['id']}"
+                async for responses in self._pages(f"/canned_response_folders/{folder['id']}/responses"):
+                    for response in responses:
+                        if isinstance(response, dict) and isinstance(response.get("id"), int):
+                            text = _canned_text(response)
+                            if text is None:  # the listing left the text out: ask for the response itself
+                                whole, _ = await self._get(f"/canned_responses/{response['id']}")
+                                text = _canned_text(whole) if isinstance(whole, dict) else None
+                            macros.append(RemoteMacro(
+                                remote_id=str(response["id"]), title=clean_line(response.get("title"), 200),
+                                description=f"Freshdesk canned response · {where}", reply=text or ""))
+        return macros
 
     # ------------------------------------------------------------------ pulling
 
@@ -381,7 +404,19 @@ def _plain(c: Mapping[str, Any]) -> str:
     text = c.get("body_text")
     if isinstance(text, str):
         return text
-    body = as_text(c.get("body"), "body")
+    return _text_of_html(as_text(c.get("body"), "body"))
+
+
+def _canned_text(response: Mapping[str, Any]) -> str | None:
+    """A canned response's text: ``content`` (plain), else ``content_html`` without its tags."""
+    if isinstance(response.get("content"), str):
+        return response["content"]
+    if isinstance(response.get("content_html"), str):
+        return _text_of_html(response["content_html"])
+    return None
+
+
+def _text_of_html(body: str) -> str:
     return html.unescape(_TAG.sub("", _BREAK.sub("\n", body)))
 
 

@@ -111,6 +111,8 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
         self.ticket_ids = list(dict.fromkeys(ticket_ids))
         self.initial_query = query
         self.library: Any = None
+        self.held_problems: list[Any] = []
+        """The helpdesk's canned replies that cannot be filled in, listed with the broken files."""
         self.settings: Any = None
         self.macros: list[Macro] = []
         self.fit: dict[str, bool | str] = {}
@@ -189,7 +191,8 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
 
         account = self.app.workspace.helpdesk_spec().name  # type: ignore[attr-defined]
         held = await self.app.cache.read(helpdesk_macros, account)  # type: ignore[attr-defined]
-        self.macros = self.library.offered(self.settings.has_store) + held
+        self.macros = self.library.offered(self.settings.has_store) + held.macros
+        self.held_problems = held.problems
         self.fit = await self.app.cache.read(_fits, self.macros, self.ticket_ids[0], self.settings)  # type: ignore[attr-defined]
         if not self.is_attached:  # dismissed while the cache answered (orders can arrive late)
             return
@@ -224,7 +227,7 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
             options.append(Option(_label(macro, offsets, fits), id=macro.slug))
         if not options:
             options.append(Option(Text("No macro matches", style="dim"), id="-none", disabled=True))
-        for n, problem in enumerate(self.library.problems if self.library else []):
+        for n, problem in enumerate([*(self.library.problems if self.library else []), *self.held_problems]):
             options.append(Option(Text(f"⚠ {problem}", style="red"), id=f"-problem-{n}", disabled=True))
         option_list.clear_options()
         option_list.add_options(options)

@@ -301,8 +301,9 @@ def save_remote_macros(conn: sqlite3.Connection, account: str, macros: Sequence[
     with transaction(conn):
         conn.execute("DELETE FROM remote_macro WHERE account = ?", (account,))
         conn.executemany(
-            "INSERT OR REPLACE INTO remote_macro (account, remote_id, title, description, actions, synced_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO remote_macro (account, remote_id, title, description, actions, synced_at, reply)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(account, m.remote_id, clean_line(m.title, 200), clean(m.description or ""),
-              json.dumps([[str(field), value] for field, value in m.actions], default=str), clock.now())
+              json.dumps([[str(field), value] for field, value in m.actions], default=str), clock.now(),
+              None if m.reply is None else clean(m.reply))
              for m in macros])

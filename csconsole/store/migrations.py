@@ -307,7 +307,12 @@ CREATE TABLE remote_macro (
 """
 """Macros the helpdesk itself holds (Zendesk), offered in the picker beside the files."""
 
-STEPS: tuple[str, ...] = (V1, V2, V3, V4)
+V5 = r"""
+ALTER TABLE remote_macro ADD COLUMN reply TEXT;
+"""
+"""Canned replies the helpdesk stores but does not apply (Freshdesk): their text."""
+
+STEPS: tuple[str, ...] = (V1, V2, V3, V4, V5)
 """STEPS[n] upgrades a file from version n to n + 1."""
 
 LATEST = len(STEPS)

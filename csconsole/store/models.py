@@ -291,6 +291,9 @@ class RemoteMacro(SQLModel, table=True):
     description: str = ""
     actions: str = "[]"
     synced_at: int
+    reply: str | None = None
+    """A canned reply's text with the helpdesk's placeholders (Freshdesk); None when the
+    helpdesk applies the macro itself."""
 
 
 class Draft(SQLModel, table=True):

@@ -56,6 +56,11 @@ class FakeFreshdesk:
         self.tickets: dict[int, dict] = {}
         self.conversations: dict[int, list[dict]] = {}
         self.groups: dict[int, str] = {}
+        self.canned_folders: dict[int, dict] = {}
+        self.canned: dict[int, dict] = {}
+        self.lean_canned_listing = False
+        """List a folder's canned responses without their text (it then comes from
+        GET /canned_responses/{id}): the documentation does not say which the listing holds."""
         self.rate_total = rate_total
         self.rate_remaining = rate_total
         self._window = time.monotonic()
@@ -63,7 +68,7 @@ class FakeFreshdesk:
         """The next N writes are applied but answered only after ``lost_delay`` seconds."""
         self.lost_delay = 2.0
         self._ids = {"agent": 9000000000, "contact": 8000000000, "ticket": 100, "conversation": 35131397000,
-                     "group": 4000}
+                     "group": 4000, "canned_folder": 13000, "canned": 13000500}
         self._routes()
 
     def _next(self, kind: str) -> int:
@@ -95,6 +100,21 @@ class FakeFreshdesk:
         gid = self._next("group")
         self.groups[gid] = name
         return gid
+
+    def add_canned(self, folder: str, title: str, text: str) -> int:
+        """A canned response as the documented shape has it: plain ``content`` and ``content_html``."""
+        with self.lock:
+            fid = next((f["id"] for f in self.canned_folders.values() if f["name"] == folder), None)
+            if fid is None:
+                fid = self._next("canned_folder")
+                self.canned_folders[fid] = {"id": fid, "name": folder, "personal": False, "responses_count": 0,
+                                            "created_at": iso(self.now), "updated_at": iso(self.now)}
+            self.canned_folders[fid]["responses_count"] += 1
+            cid = self._next("canned")
+            self.canned[cid] = {"id": cid, "title": title, "folder_id": fid, "content": text,
+                                "content_html": "<div>" + "<br>".join(html.escape(x) for x in text.split("\n")) + "</div>",
+                                "attachments": [], "created_at": iso(self.now), "updated_at": iso(self.now)}
+            return cid
 
     def add_ticket(self, subject: str, requester: int, *, body: str = "", status: int = 2, priority: int = 1,
                    responder: int | None = None, tags: Iterable[str] = (), group: int | None = None,
@@ -146,6 +166,12 @@ class FakeFreshdesk:
         r("GET", rf"{API}/agents/me", self._guard(lambda req, me: Reply(200, self.agents[me])))
         r("GET", rf"{API}/agents", self._guard(self._list_agents))
         r("GET", rf"{API}/groups", self._guard(self._list_groups))
+        r("GET", rf"{API}/canned_response_folders", self._guard(
+            lambda req, me: self._paged(req, list(self.canned_folders.values()), "/canned_response_folders")))
+        r("GET", rf"{API}/canned_response_folders/(\d+)/responses", self._guard(self._list_canned))
+        r("GET", rf"{API}/canned_responses/(\d+)", self._guard(
+            lambda req, me: Reply(200, self.canned[int(req.match.group(1))]) if int(req.match.group(1)) in self.canned
+            else Reply(404, {"code": "not_found"})))
         r("GET", rf"{API}/tickets", self._guard(self._list_tickets))
         r("GET", rf"{API}/tickets/(\d+)", self._guard(self._show_ticket))
         r("GET", rf"{API}/tickets/(\d+)/conversations", self._guard(self._list_conversations))
@@ -196,6 +222,14 @@ class FakeFreshdesk:
     # -- handlers
     def _list_agents(self, request: Request, me: int) -> Reply:
         return self._paged(request, list(self.agents.values()), "/agents")
+
+    def _list_canned(self, request: Request, me: int) -> Reply:
+        fid = int(request.match.group(1))
+        if fid not in self.canned_folders:
+            return Reply(404, {"code": "not_found"})
+        hidden = ("content", "content_html") if self.lean_canned_listing else ()
+        responses = [{k: v for k, v in c.items() if k not in hidden} for c in self.canned.values() if c["folder_id"] == fid]
+        return self._paged(request, responses, f"/canned_response_folders/{fid}/responses")
 
     def _list_groups(self, request: Request, me: int) -> Reply:
         return self._paged(request, [{"id": g, "name": n, "agent_ids": []} for g, n in self.groups.items()], "/groups")

@@ -1,0 +1,82 @@
+"""Freshdesk's canned responses: listed into the cache, filled in by the console, sent as replies.
+
+Freshdesk fills its placeholders only in its own web page; through the API a reply goes out
+as written. So the console translates the placeholders it knows and refuses the rest.
+"""
+
+import asyncio
+
+import pytest
+
+from csconsole.macros import plan as planning
+from csconsole.macros.canned import PLACEHOLDERS, translate
+from csconsole.macros.context import Settings
+from csconsole.macros.remote import macros as helpdesk_macros
+from csconsole.macros.templates import render
+from csconsole.store import outbox
+from tests.test_freshdesk import adapter, engine_pass, fd, seed, workspace_for  # noqa: F401 (fixture)
+
+SHIPPING = ("Hi {{ticket.requester.firstname}},\n\nYour order on ticket #{{ ticket.id }} is on its way."
+            " Use {braces} freely.\n\n{{ticket.agent.name}} at {{helpdesk_name}}")
+
+
+def test_known_placeholders_become_macro_placeholders_and_the_rest_stays_text():
+    template = translate(SHIPPING).template
+    assert template is not None
+    values = {"requester": {"first_name": "Jane"}, "ticket": {"number": "101"}, "agent": {"name": "Fran Agent"},
+              "store": {"name": "Acme"}}
+    assert render(template, values) == ("Hi Jane,\n\nYour order on ticket #101 is on its way. Use {braces} freely."
+                                        "\n\nFran Agent at Acme")
+    assert set(PLACEHOLDERS) >= {"ticket.requester.firstname", "ticket.id", "ticket.agent.name"}
+
+
+@pytest.mark.parametrize("text, named", [
+    ("See {{ticket.url}}", "{{ticket.url}}"),
+    ("{% if ticket.priority == 'Urgent' %}Right away{% endif %}", "{% if"),
+    ("Hi {{ ticket.requester.firstname | upcase }}", "{{ ticket.requester.firstname"),
+    ("{{ ''.__class__ }}", "{{ ''.__class__"),
+    ("   ", "no text"),
+])
+def test_anything_else_that_looks_like_a_template_is_refused_and_named(text, named):
+    result = translate(text)
+    assert result.template is None and named in result.problem
+
+
+def test_text_is_never_template_source():
+    """What the administrator typed is data: braces and Jinja-like words print as they are."""
+    text = "Code {SAVE10} · {#not a comment#} · {x} · }"
+    assert render(translate(text).template, {}) == text
+
+
+async def test_listed_with_their_text_folder_by_folder(fd):  # noqa: F811
+    fd.add_canned("Shipping", "Parcel on its way", SHIPPING)
+    fd.add_canned("Returns", "Return label", "Hi {{ticket.requester.name}}, the label is attached.")
+    listed = await adapter(fd).list_macros()
+    assert [(m.title, m.description, m.reply) for m in listed] == [
+        ("Parcel on its way", "Freshdesk canned response · Shipping", SHIPPING),
+        ("Return label", "Freshdesk canned response · Returns", "Hi {{ticket.requester.name}}, the label is attached.")]
+    fd.lean_canned_listing = True  # the listing without text: each is read on its own
+    assert [m.reply for m in await adapter(fd).list_macros()] == [m.reply for m in listed]
+    assert sum("/canned_responses/" in r.path for r in fd.server.requests) == 2
+
+
+def test_offered_filled_in_and_sent_as_a_reply(fd, isolated, monkeypatch):  # noqa: F811
+    fd.add_canned("Shipping", "Parcel on its way", SHIPPING)
+    fd.add_canned("Shipping", "Portal link", "Track it at {{ticket.portal_url}}")
+    [tid] = seed(fd, 1)
+    workspace = workspace_for(fd, isolated, monkeypatch)
+    engine_pass(workspace)
+    conn = workspace.open_cache()
+    held = helpdesk_macros(conn, "fd")
+    assert [m.name for m in held.macros] == ["Parcel on its way"] and held.macros[0].remote_id is None
+    [problem] = held.problems
+    assert "Portal link" in str(problem) and "{{ticket.portal_url}}" in str(problem)
+    plan = planning.plan(conn, held.macros[0], tid, Settings.for_workspace(workspace))
+    [step] = plan.steps
+    expected = f"Hi Jane,\n\nYour order on ticket #{tid} is on its way. Use {{braces}} freely.\n\nFran Agent at "
+    assert step.kind == "reply" and step.payload["body"].startswith(expected)
+    outbox.enqueue(conn, plan.intents(), actor=str(fd.me))
+    engine_pass(workspace, push=True)
+    assert [c["body_text"] for c in fd.conversations[tid]] == [step.payload["body"]]
+    assert conn.execute("SELECT state FROM outbox").fetchall()[0][0] == "sent"
+    conn.close()
