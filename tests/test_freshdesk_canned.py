@@ -80,3 +80,30 @@ def test_offered_filled_in_and_sent_as_a_reply(fd, isolated, monkeypatch):  # no
     assert [c["body_text"] for c in fd.conversations[tid]] == [step.payload["body"]]
     assert conn.execute("SELECT state FROM outbox").fetchall()[0][0] == "sent"
     conn.close()
+
+
+async def test_the_picker_previews_the_filled_in_text_and_lists_what_it_cannot_fill(fd, isolated, monkeypatch):  # noqa: F811
+    from csconsole.app import CSConsole
+    from csconsole.screens.macro_picker import MacroPicker
+    from tests.pilot import screen_text, wait_for
+
+    fd.add_canned("Shipping", "Parcel on its way", SHIPPING)
+    fd.add_canned("Shipping", "Portal link", "Track it at {{ticket.portal_url}}")
+    [tid] = seed(fd, 1)
+    workspace = workspace_for(fd, isolated, monkeypatch)
+    await asyncio.to_thread(engine_pass, workspace)
+    async with CSConsole(workspace, sync=False).run_test(size=(170, 45)) as pilot:
+        pilot.app.push_screen(MacroPicker([tid]))
+        picker = await wait_for(pilot, lambda: isinstance(pilot.app.screen, MacroPicker) and pilot.app.screen)
+        await pilot.press(*"parcel")
+        await wait_for(pilot, lambda: picker.highlighted is not None and picker.highlighted.name == "Parcel on its way"
+                       and picker.plan is not None)
+        preview = str(picker.query_one("#macro-preview").render())
+        assert "Hi Jane," in preview and f"ticket #{tid}" in preview and "{{" not in preview, preview
+        assert "Portal link" in screen_text(pilot.app) and "ticket.portal_url" in screen_text(pilot.app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(pilot.app.screen, MacroPicker))
+    conn = workspace.open_cache()
+    kind, body = conn.execute("SELECT kind, json_extract(payload, '$.body') FROM outbox").fetchone()
+    assert kind == "reply" and body.startswith("Hi Jane,")
+    conn.close()
