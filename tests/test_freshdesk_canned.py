@@ -107,3 +107,36 @@ async def test_the_picker_previews_the_filled_in_text_and_lists_what_it_cannot_f
     kind, body = conn.execute("SELECT kind, json_extract(payload, '$.body') FROM outbox").fetchone()
     assert kind == "reply" and body.startswith("Hi Jane,")
     conn.close()
+
+
+def test_scripts_list_show_and_dry_run_them(fd, isolated, monkeypatch):  # noqa: F811
+    import json
+    import os
+    import subprocess
+    import sys
+
+    fd.add_canned("Shipping", "Parcel on its way", SHIPPING)
+    fd.add_canned("Shipping", "Portal link", "Track it at {{ticket.portal_url}}")
+    [tid] = seed(fd, 1)
+    workspace = workspace_for(fd, isolated, monkeypatch)
+    engine_pass(workspace)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "csconsole", "macros", *args], capture_output=True, text=True,
+                              timeout=120, env=dict(os.environ))
+
+    listed = run("list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    data = json.loads(listed.stdout)
+    [canned] = [m for m in data["macros"] if m["origin"] == "helpdesk"]
+    assert canned["name"] == "Parcel on its way" and canned["offered"] and canned["helpdesk_macro"] is None
+    assert any("ticket.portal_url" in p["message"] for p in data["problems"])
+    assert "Parcel on its way" in run("list").stdout and "helpdesk" in run("list").stdout
+    shown = run("show", "parcel on its way")
+    assert shown.returncode == 0 and "requester.first_name" in shown.stdout, shown.stderr
+    dry = run("apply", "Parcel on its way", "--ticket", str(tid), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "Hi Jane," in dry.stdout and f"ticket #{tid} is on its way" in dry.stdout and "{{" not in dry.stdout
+    conn = workspace.open_cache()
+    assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0  # a dry run writes nothing
+    conn.close()

@@ -21,7 +21,8 @@ from csconsole.cli import EXIT_FAILURE, EXIT_USAGE, CliError, _common, load_work
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    macros = sub.add_parser("macros", help="list, check and apply macros (canned replies and actions)")
+    macros = sub.add_parser("macros", help="list, check and apply macros (canned replies and actions), the helpdesk's"
+                                           " own included")
     _common(macros)
     verbs = macros.add_subparsers(dest="verb", metavar="VERB", required=True)
 
@@ -60,6 +61,25 @@ def _library(args: argparse.Namespace):
     return workspace, library.for_workspace(workspace)
 
 
+def _held(workspace):
+    """The helpdesk's own macros as the last sync listed them (none before a first sync)."""
+    from csconsole.macros.remote import Held, macros
+
+    if not workspace.db_path.exists():
+        return Held()
+    conn = workspace.open_cache()
+    try:
+        return macros(conn, workspace.helpdesk_spec().name)
+    finally:
+        conn.close()
+
+
+def _origin(macro) -> str:
+    if macro.path.name.startswith("<"):
+        return "helpdesk"
+    return "yours" if macro.user else "shipped"
+
+
 def _out(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -71,7 +91,8 @@ def _macro_dict(macro) -> dict[str, Any]:
 
     a = macro.actions
     return {"slug": macro.slug, "name": macro.name, "description": macro.description, "key": macro.key,
-            "when": macro.when, "file": str(macro.path), "user": macro.user, "needs_store": macro.needs_store,
+            "when": macro.when, "file": str(macro.path), "user": macro.user, "origin": _origin(macro),
+            "needs_store": macro.needs_store, "helpdesk_macro": macro.remote_id,
             "reply": macro.reply, "note": macro.note,
             "actions": {"status": a.status, "priority": PRIORITIES.get(a.priority) if a.priority else None, "assignee": a.assignee, "add_tags": list(a.add_tags),
                         "remove_tags": list(a.remove_tags), "fields": dict(a.fields)},
@@ -80,27 +101,34 @@ def _macro_dict(macro) -> dict[str, Any]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     workspace, library = _library(args)
+    held = _held(workspace)
     has_store = bool(workspace.spec.store)
-    offered = library.offered(has_store)
+    offered = library.offered(has_store) + held.macros
+    everything = library.macros + held.macros
+    problems = library.problems + held.problems
     if args.json:
-        _out({"macros": [{**_macro_dict(m), "offered": m in offered} for m in library.macros],
-              "problems": [p.as_dict() for p in library.problems]})
+        _out({"macros": [{**_macro_dict(m), "offered": m in offered} for m in everything],
+              "problems": [p.as_dict() for p in problems]})
         return 0
     for macro in offered:
-        origin = "yours" if macro.user else "shipped"
-        print(f"{macro.key or ' '}  {macro.name:<46} {macro.slug:<28} {origin}")
-    hidden = len(library.macros) - len(offered)
+        print(f"{macro.key or ' '}  {macro.name:<46} {macro.slug:<28} {_origin(macro)}")
+    hidden = len(everything) - len(offered)
     if hidden:
         print(f"({hidden} macro{'s' if hidden != 1 else ''} with store steps hidden: this workspace has no store)")
-    if library.problems:
-        print(f"\n{len(library.problems)} problem{'s' if len(library.problems) != 1 else ''}:", file=sys.stderr)
-        for problem in library.problems:
+    if problems:
+        print(f"\n{len(problems)} problem{'s' if len(problems) != 1 else ''}:", file=sys.stderr)
+        for problem in problems:
             print(f"  {problem}", file=sys.stderr)
     return 0
 
 
-def _find(library, name: str):
+def _find(workspace, library, name: str):
     macro = library.find(name)
+    if macro is not None:
+        return macro
+    held = _held(workspace)
+    folded = name.casefold()
+    macro = next((m for m in held.macros if m.slug == name or m.name.casefold() == folded), None)
     if macro is not None:
         return macro
     broken = [p for p in library.problems if p.path.stem == name.removesuffix(".toml")]
@@ -111,8 +139,8 @@ def _find(library, name: str):
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    _, library = _library(args)
-    macro = _find(library, args.name)
+    workspace, library = _library(args)
+    macro = _find(workspace, library, args.name)
     if args.json:
         _out(_macro_dict(macro))
         return 0
@@ -125,6 +153,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         body = getattr(macro, kind)
         if body is not None:
             print(f"\n── {kind} ──\n{body.strip()}")
+    if macro.remote_id is not None:
+        from csconsole.macros.remote import describe_actions
+
+        print("\n── applied by the helpdesk ──")
+        for line in describe_actions(macro.remote_actions):
+            print(f"• {line}")
     data = _macro_dict(macro)
     actions = {k: v for k, v in data["actions"].items() if v not in (None, [], {})}
     if actions or macro.store_steps:
@@ -162,7 +196,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from csconsole.store import outbox
 
     workspace, library = _library(args)
-    macro = _find(library, args.name)
+    macro = _find(workspace, library, args.name)
     settings = Settings.for_workspace(workspace)
     if macro.needs_store and not settings.has_store:
         raise CliError(f"{macro.slug} has store steps, and workspace {workspace.name!r} has no store", EXIT_USAGE)
