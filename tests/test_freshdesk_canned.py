@@ -111,19 +111,13 @@ async def test_the_picker_previews_the_filled_in_text_and_lists_what_it_cannot_f
 
 def test_scripts_list_show_and_dry_run_them(fd, isolated, monkeypatch):  # noqa: F811
     import json
-    import os
-    import subprocess
-    import sys
+    from tests.test_macros_cli import run
 
     fd.add_canned("Shipping", "Parcel on its way", SHIPPING)
     fd.add_canned("Shipping", "Portal link", "Track it at {{ticket.portal_url}}")
     [tid] = seed(fd, 1)
     workspace = workspace_for(fd, isolated, monkeypatch)
     engine_pass(workspace)
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "csconsole", "macros", *args], capture_output=True, text=True,
-                              timeout=120, env=dict(os.environ))
 
     listed = run("list", "--json")
     assert listed.returncode == 0, listed.stderr

@@ -83,18 +83,12 @@ async def test_the_picker_offers_and_applies_it(zd, isolated, monkeypatch):  # n
 
 
 def test_scripts_see_and_apply_it(zd, isolated, monkeypatch):  # noqa: F811
-    import os
-    import subprocess
-    import sys
+    from tests.test_macros_cli import run
 
     zd.add_macro("Send return label", ACTIONS)
     [tid] = seed(zd, 1, assignee=None)
     workspace = workspace_for(zd, isolated, monkeypatch)
     engine_pass(workspace)
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "csconsole", "macros", *args], capture_output=True, text=True,
-                              timeout=120, env=dict(os.environ))
 
     shown = run("show", "send return label")
     assert shown.returncode == 0 and "applied by the helpdesk" in shown.stdout and "status → pending" in shown.stdout
