@@ -167,7 +167,17 @@ async def test_bulk_asks_once_and_renders_each_ticket_with_its_own_values(ready)
         assert "Macros · 3 tickets" in screen_text(pilot.app)
         await pilot.press("b")
         await wait_for(pilot, lambda: picker.plan and picker.plan.macro.slug == "follow-up-nudge")
-        assert "Preview for the first of 3 tickets" in preview(picker)
+        assert "Preview for one of 3 tickets" in preview(picker)
+        first = rows[0][1].split()[0]
+        assert f"Hi {first}," in preview(picker) and f"preview for #{ids[0]} (1 of 3)" in screen_text(pilot.app)
+        picker.query_one("#macro-search").focus()  # where an agent types: it would take ctrl+arrows as word jumps
+        await pilot.press("ctrl+right")  # each ticket's own text, one after another
+        second = rows[1][1].split()[0]
+        await wait_for(pilot, lambda: f"Hi {second}," in preview(picker), what="the second ticket's preview")
+        assert f"preview for #{ids[1]} (2 of 3)" in screen_text(pilot.app)
+        await pilot.press("ctrl+left", "ctrl+left")  # and round to the last
+        last = rows[2][1].split()[0]
+        await wait_for(pilot, lambda: f"Hi {last}," in preview(picker), what="the last ticket's preview")
         await pilot.press("e")  # editing is for one ticket
         assert not picker.query_one("#macro-editor").display
         await pilot.press("enter")

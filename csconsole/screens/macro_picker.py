@@ -4,9 +4,11 @@ Open it with ``MacroPicker(ticket_ids)``; it dismisses with an ``AppliedMacro`` 
 Keys: type to search by name (fuzzy); with the search box empty, a macro's quick key picks
 it at once; up/down move; enter applies (to every ticket, each rendered with its own
 values; more than one ticket asks once); ``e`` edits the rendered reply first (one ticket);
-escape closes (or leaves the editor).
+with several tickets, ctrl+right and ctrl+left show another ticket's preview; escape closes
+(or leaves the editor).
 
-The preview is rendered for the first ticket from the cache, on a reader thread; a macro
+The preview is rendered for one ticket (the first, until the agent steps through the
+selection) from the cache, on a reader thread; a macro
 that cannot be applied (a missing placeholder, a condition that is false, no order) shows
 why in red and cannot be applied. Applying goes through the cache's writer thread in one
 outbox call, with the undo grace from the config (ctrl+z takes the whole macro back), tells
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from csconsole.macros.plan import Plan
 
 HINT = "enter: apply · ↓ then e: edit the reply · escape: close"
+BULK_HINT = "enter: apply to all · ctrl+→ / ctrl+←: another ticket's preview · escape: close"
 EDIT_HINT = "ctrl+s: apply with this reply · escape: back to the preview"
 POLL_SECONDS = 1.0
 """How often the macro folders are checked for edits while the picker is open."""
@@ -100,6 +103,12 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
         Binding("up", "move(-1)", "Previous macro", show=False, id="macros.up"),
         Binding("e", "edit", "Edit the reply", id="macros.edit"),
         Binding("ctrl+s", "apply", "Apply", show=False, id="macros.apply"),
+        # Priority: the search box would take ctrl+arrows as word jumps. check_action hands
+        # them back to the search box and the reply editor when there is one ticket.
+        Binding("ctrl+right", "preview_ticket(1)", "Next ticket's preview", show=False, priority=True,
+                id="macros.preview.next"),
+        Binding("ctrl+left", "preview_ticket(-1)", "Previous ticket's preview", show=False, priority=True,
+                id="macros.preview.previous"),
     ]
 
     def __init__(self, ticket_ids: list[int], query: str = "") -> None:
@@ -122,6 +131,8 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
         self.error: str | None = None
         self.edited: str | None = None
         """The agent's own version of the reply of the highlighted macro (one ticket only)."""
+        self.preview_at = 0
+        """Which of the tickets the preview is rendered for."""
         self._quick: str = ""
         self._busy = False
 
@@ -135,12 +146,21 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
                 with VerticalScroll(id="macro-preview-scroll"):
                     yield Static("Loading macros…", id="macro-preview", markup=False)
                 yield TextArea(id="macro-editor", soft_wrap=True)
-            yield Static(HINT, id="macro-hint", markup=False)
+            yield Static(self._hint(), id="macro-hint", markup=False)
 
     def _title(self) -> Text:
         count = len(self.ticket_ids)
-        return Text(f" Macros · ticket #{self.ticket_ids[0]}" if count == 1 else f" Macros · {count} tickets",
+        if count == 1:
+            return Text(f" Macros · ticket #{self.ticket_ids[0]}", style="bold")
+        return Text(f" Macros · {count} tickets · preview for #{self.previewed} ({self.preview_at + 1} of {count})",
                     style="bold")
+
+    def _hint(self) -> str:
+        return HINT if len(self.ticket_ids) == 1 else BULK_HINT
+
+    @property
+    def previewed(self) -> int:
+        return self.ticket_ids[self.preview_at]
 
     @property
     def _editing(self) -> bool:
@@ -177,7 +197,7 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
 
     def _on_fetch(self, event: tuple[str, int, str | None]) -> None:
         kind, ticket_id, _ = event
-        if kind == "orders" and ticket_id == self.ticket_ids[0] and self.is_attached:
+        if kind == "orders" and ticket_id in (self.ticket_ids[0], self.previewed) and self.is_attached:
             self.run_worker(self.reload(), exclusive=True, group="macro-reload")
 
     @work(exclusive=True, group="macro-poll")
@@ -304,11 +324,23 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
         from csconsole.macros import plan as planning
 
         try:
-            self.plan = await self.app.cache.read(planning.plan, macro, self.ticket_ids[0], self.settings)  # type: ignore[attr-defined]
+            self.plan = await self.app.cache.read(planning.plan, macro, self.previewed, self.settings)  # type: ignore[attr-defined]
         except planning.PlanError as exc:
             self.plan, self.error = None, exc.message
         if self.highlighted is macro and self.is_attached:
             self._show(_preview_text(macro, self.plan, self.error, self.edited, len(self.ticket_ids)))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "preview_ticket":
+            return len(self.ticket_ids) > 1 and not self._editing
+        return True
+
+    def action_preview_ticket(self, delta: int) -> None:
+        """Step the preview through the selection: each ticket gets its own values, and an
+        agent about to send forty replies may want to read more than the first."""
+        self.preview_at = (self.preview_at + delta) % len(self.ticket_ids)
+        self.query_one("#macro-title", Static).update(self._title())
+        self.preview()
 
     def _show(self, text: Text) -> None:
         self.query_one("#macro-preview", Static).update(text)
@@ -339,7 +371,7 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
         editor.display = False
         self.query_one("#macro-preview-scroll").display = True
         self.query_one("#macro-list", OptionList).focus()
-        self.query_one("#macro-hint", Static).update(HINT)
+        self.query_one("#macro-hint", Static).update(self._hint())
         macro = self.highlighted
         if macro is not None:
             self._show(_preview_text(macro, self.plan, self.error, self.edited, len(self.ticket_ids)))
@@ -448,7 +480,8 @@ def _preview_text(macro: Macro, plan: Plan | None, error: str | None, edited: st
     if macro.description:
         out.append("\n" + macro.description, style="dim")
     if count > 1:
-        out.append(f"\nPreview for the first of {count} tickets; each ticket gets its own values.", style="italic")
+        out.append(f"\nPreview for one of {count} tickets (ctrl+→ for the next); each gets its own values.",
+                   style="italic")
     if error is not None:
         out.append("\n\nCannot apply: ", style="bold red")
         out.append(clean(error), style="red")
