@@ -143,6 +143,9 @@ def test_refusals_write_nothing(config):
         assert out.returncode == code and words in out.stderr, (args, out.stderr)
     out = run("accounts", "add", "zd", "--adapter", "zendesk", "--url", "https://a.example", "--secret-stdin", stdin="\n")
     assert out.returncode == 1 and "no token given" in out.stderr
+    # From a script without --secret-stdin there is no terminal to ask on: say how, never a traceback.
+    out = run("accounts", "add", "zd", "--adapter", "zendesk", "--url", "https://a.example", stdin="")
+    assert out.returncode == 2 and "no terminal to ask for zd's token" in out.stderr and "--secret-stdin" in out.stderr
     assert config.read_text() == CONFIG_TEXT
     assert run("accounts", "add", "zd", "--adapter", "zendesk", "--url", "http://127.0.0.1:8089", "--secret-stdin",
                stdin="x\n").returncode == 0  # plain http is fine on loopback

@@ -141,10 +141,18 @@ def _option(text: str) -> tuple[str, Any]:
 def _read_secret(args: argparse.Namespace, name: str) -> str:
     if args.secret_stdin:
         secret = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        # getpass would fall back to reading stdin with an echo warning, and raise at its end.
+        raise CliError(f"no terminal to ask for {name}'s token on; nothing was written. In a script, pipe it in:"
+                       f" printf '%s' \"$TOKEN\" | csconsole accounts add {name} ... --secret-stdin", EXIT_USAGE)
     else:
         import getpass
 
-        secret = getpass.getpass(f"Token (or password) for {name}: ")
+        try:
+            secret = getpass.getpass(f"Token (or password) for {name}: ")
+        except (EOFError, KeyboardInterrupt):
+            print(file=sys.stderr)
+            raise CliError("no token given; nothing was written") from None
     if not secret.strip():
         raise CliError("no token given; nothing was written")
     return secret
