@@ -22,6 +22,13 @@ def env_name(account: str) -> str:
     return "CSCONSOLE_SECRET_" + re.sub(r"[^A-Z0-9]", "_", account.upper())
 
 
+def missing(account: str) -> str:
+    """What to do about an account in the config whose token is nowhere (`add` refuses an
+    account that already exists, so it is not the whole answer)."""
+    return (f"no token for account {account!r}: set {env_name(account)}, or store one in the keyring with"
+            f" `csconsole accounts remove {account}` then `csconsole accounts add {account} ...`")
+
+
 def _keyring():
     try:
         import keyring

@@ -110,7 +110,5 @@ class Workspace:
         if cls.needs_secret:
             secret = secrets.get(spec.name)
             if not secret:
-                raise WorkspaceError(
-                    f"no token for account {spec.name!r}: run `csconsole accounts add {spec.name}` "
-                    f"or set {secrets.env_name(spec.name)}")
+                raise WorkspaceError(secrets.missing(spec.name))
         return cls(spec, secret, driver)

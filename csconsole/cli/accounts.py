@@ -220,8 +220,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         _checked_url(account.url, account.name)
     secret = secrets.get(account.name) if cls.needs_secret else None
     if cls.needs_secret and not secret:
-        raise CliError(f"{account.name}: no token found; run `csconsole accounts add {account.name}` "
-                       f"or set {secrets.env_name(account.name)}")
+        raise CliError(secrets.missing(account.name))
     spec = AccountSpec(name=account.name, adapter=account.adapter, url=account.url, user=account.user,
                        options=dict(account.options))
 
