@@ -79,6 +79,8 @@ def test_without_a_keyring_it_says_to_use_the_environment_and_still_writes(confi
     assert row["options"] == {"view": 360001, "auth": "oauth"} and row["workspaces"] == []
     out = run("accounts", "list", "--json", env={"CSCONSOLE_SECRET_ZD": TOKEN})
     assert json.loads(out.stdout)[0]["secret"] == "environment variable CSCONSOLE_SECRET_ZD"
+    out = run("accounts", "verify", "zd")  # the way out, not `add` (which refuses an existing account)
+    assert out.returncode == 1 and "set CSCONSOLE_SECRET_ZD" in out.stderr and "accounts remove zd" in out.stderr
 
 
 def test_keyring_path_add_list_verify_sync_remove(config, keyring_file, zd):
