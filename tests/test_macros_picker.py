@@ -111,6 +111,41 @@ async def test_quick_key_then_enter_applies_with_the_undo_grace(ready):
         await wait_for(pilot, lambda: [tid] in changed, what="screens told the ticket changed")
 
 
+async def test_keys_typed_before_the_macros_load_are_not_lost_or_misread(ready):
+    """`m w` typed faster than the library loads still means the macro on w; a word typed
+    that early is a search."""
+    tid = in_transit(ready)
+    async with app_for(ready).run_test(size=(160, 50)) as pilot:
+        picker = MacroPicker([tid])
+        pilot.app.push_screen(picker)
+        await wait_for(pilot, lambda: picker.query("#macro-search"), what="the search box")
+        assert picker.library is None  # still loading
+        await pilot.press("w")
+        await wait_for(pilot, lambda: picker.plan and picker.plan.macro.slug == "wismo-shipped", what="w's macro")
+        assert picker.query_one("#macro-search").value == ""
+
+
+async def test_a_word_typed_before_the_macros_load_is_a_search():
+    from textual.app import App
+
+    from csconsole.screens.macro_picker import SearchBox
+
+    class Box(App):
+        def compose(self):
+            yield SearchBox()
+
+    async with Box().run_test() as pilot:
+        box = pilot.app.query_one(SearchBox)
+        box.focus()
+        await pilot.press(*"wrong")  # w is a quick key, but five keys are a word
+        assert box.value == "" and box.early == "wrong"
+        box.keys_known(frozenset("wr"))
+        await pilot.pause()
+        assert box.value == "wrong" and box.early == ""
+        await pilot.press("s")  # and typing goes on as usual
+        assert box.value == "wrongs"
+
+
 async def test_fuzzy_search_and_typing_on_after_a_quick_key(ready):
     async with app_for(ready).run_test(size=(160, 50)) as pilot:
         picker = await open_picker(pilot, [in_transit(ready)])

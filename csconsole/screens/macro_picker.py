@@ -62,22 +62,47 @@ class AppliedMacro:
 
 
 class SearchBox(Input):
-    """The search input; with nothing typed yet, a macro's quick key picks the macro."""
+    """The search input; with nothing typed yet, a macro's quick key picks the macro.
+
+    Until the macros are loaded (``quick_keys`` is None) the first keys typed are held
+    back: an agent who types ``m w`` faster than the library loads means the macro on
+    ``w``, not a search for the letter w (whose best match could be another macro).
+    """
 
     class QuickKey(Message):
         def __init__(self, character: str) -> None:
             super().__init__()
             self.character = character
 
-    quick_keys: frozenset[str] = frozenset()
+    quick_keys: frozenset[str] | None = None
+    early: str = ""
 
     async def _on_key(self, event: Key) -> None:
+        if self.quick_keys is None and not self.value and event.is_printable:
+            event.stop()
+            event.prevent_default()
+            self.early += event.character or ""
+            return
         if not self.value and event.is_printable and event.character in self.quick_keys:
             event.stop()
             event.prevent_default()
             self.post_message(self.QuickKey(event.character or ""))
             return
         await super()._on_key(event)
+
+    def keys_known(self, quick_keys: frozenset[str]) -> None:
+        """The macros are in: a lone early key that is a quick key picks its macro; more
+        than one key was a search all along."""
+        early, self.early = self.early, ""
+        first_time = self.quick_keys is None
+        self.quick_keys = quick_keys
+        if not first_time or not early:
+            return
+        if len(early) == 1 and early in quick_keys:
+            self.post_message(self.QuickKey(early))
+        else:
+            self.value = early
+            self.cursor_position = len(early)
 
 
 class ConfirmBulk(ModalScreen[bool]):
@@ -216,7 +241,7 @@ class MacroPicker(ModalScreen["AppliedMacro | None"]):
         self.fit = await self.app.cache.read(_fits, self.macros, self.ticket_ids[0], self.settings)  # type: ignore[attr-defined]
         if not self.is_attached:  # dismissed while the cache answered (orders can arrive late)
             return
-        self.query_one(SearchBox).quick_keys = frozenset(m.key for m in self.macros if m.key)
+        self.query_one(SearchBox).keys_known(frozenset(m.key for m in self.macros if m.key))
         self.refilter()
 
     # -- the list
