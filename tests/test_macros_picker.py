@@ -111,16 +111,23 @@ async def test_quick_key_then_enter_applies_with_the_undo_grace(ready):
         await wait_for(pilot, lambda: [tid] in changed, what="screens told the ticket changed")
 
 
-async def test_keys_typed_before_the_macros_load_are_not_lost_or_misread(ready):
-    """`m w` typed faster than the library loads still means the macro on w; a word typed
-    that early is a search."""
+async def test_keys_typed_before_the_macros_load_are_not_lost_or_misread(ready, monkeypatch):
+    """`m w` typed faster than the library loads still means the macro on w."""
+    import threading
+
+    from csconsole.macros import library
+
+    loaded = threading.Event()
+    load = library.for_workspace
+    monkeypatch.setattr(library, "for_workspace", lambda workspace: loaded.wait(30) and load(workspace))
     tid = in_transit(ready)
     async with app_for(ready).run_test(size=(160, 50)) as pilot:
         picker = MacroPicker([tid])
         pilot.app.push_screen(picker)
         await wait_for(pilot, lambda: picker.query("#macro-search"), what="the search box")
-        assert picker.library is None  # still loading
         await pilot.press("w")
+        assert picker.library is None  # the key came while the macros were still loading
+        loaded.set()
         await wait_for(pilot, lambda: picker.plan and picker.plan.macro.slug == "wismo-shipped", what="w's macro")
         assert picker.query_one("#macro-search").value == ""
 
