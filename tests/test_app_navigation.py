@@ -186,3 +186,22 @@ async def test_a_lone_change_shows_at_once_and_a_burst_is_gathered(workspace):
         await wait_for(pilot, lambda: published[-1] and published[-1][-1] == 139, what="the end of the burst")
         assert len(published) <= 5, published
         assert sorted(i for batch in published[1:] for i in batch) == list(range(100, 140))
+
+
+async def test_a_widget_being_removed_counts_as_gone():
+    """Workers check ``gone`` after each await: Textual removes a screen's widgets before it
+    cancels the screen's workers, and a worker that then queried them failed with NoMatches
+    (the console crashed on quit, or on leaving the dashboard, now and then)."""
+    from textual.app import App
+    from textual.widgets import Static
+
+    from csconsole.screens import gone
+
+    async with App().run_test() as pilot:
+        widget = Static("x")
+        await pilot.app.screen.mount(widget)
+        assert not gone(widget) and not gone(pilot.app.screen)
+        removal = widget.remove()
+        assert gone(widget)  # from the moment its removal starts
+        await removal
+        assert gone(widget)

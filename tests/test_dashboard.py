@@ -91,6 +91,36 @@ async def test_g_d_opens_it_over_the_queue_and_esc_goes_back(workspace):
         await wait_for(pilot, lambda: type(pilot.app.screen) is QueueScreen)
 
 
+async def test_leaving_while_its_reads_are_in_flight_is_not_a_crash(workspace):
+    """The lead presses esc while the counts and figures are still being read: the console
+    goes on, and the dashboard is gone. (The narrower race, a read that returns while the
+    screen's widgets are being removed, is what ``screens.gone`` guards; see
+    test_app_navigation.)"""
+    import asyncio
+
+    async with app_for(workspace, start_dashboard=False).run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, QueueScreen)
+                       and pilot.app.screen.ticket_list.current is not None)
+        await pilot.press("g", "d")
+        screen = await ready(pilot)
+        read = pilot.app.cache.read
+
+        async def slow_read(fn, *args, **kwargs):
+            result = await read(fn, *args, **kwargs)
+            await asyncio.sleep(0.2)
+            return result
+
+        pilot.app.cache.read = slow_read
+        screen.refresh_counts()
+        screen.compute_figures()
+        await pilot.pause(0.05)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(pilot.app.screen) is QueueScreen)
+        await pilot.pause(0.5)
+        pilot.app.cache.read = read
+        assert pilot.app.is_running and not screen.is_attached
+
+
 async def test_started_with_dashboard_has_the_queue_below(workspace):
     async with app_for(workspace).run_test(size=(160, 45)) as pilot:
         await ready(pilot)

@@ -33,6 +33,7 @@ from textual.widgets import DataTable, Input, Static
 from csconsole import clock, messages, stats
 from csconsole.commerce import approvals
 from csconsole.money import format_minor
+from csconsole.screens import gone
 from csconsole.screens.pickers import Confirm
 from csconsole.screens.queue import QueueScreen
 from csconsole.text import clean_line
@@ -176,11 +177,15 @@ class DashboardScreen(QueueScreen):
             self.post_message(self.FiguresReady(figures))
 
     def on_dashboard_screen_figures_ready(self, message: FiguresReady) -> None:
+        if gone(self):
+            return
         self.figures, self.failure = message.figures, None
         self._show(message.figures)
         self._schedule()
 
     def on_dashboard_screen_figures_failed(self, message: FiguresFailed) -> None:
+        if gone(self):
+            return
         self.failure = message.error
         self._show_freshness()
         self._schedule()

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 from csconsole import clock
 from csconsole.messages import TicketsChanged
 from csconsole.adapters.base import PRIORITIES
+from csconsole.screens import gone
 from csconsole.store import outbox
 from csconsole.text import clean_line
 from csconsole.widgets.footer import Footer
@@ -89,6 +90,8 @@ class OutboxScreen(Screen):
     @work(exclusive=True, group="outbox-load")
     async def reload(self) -> None:
         self.rows = await self.app.cache.read(load_rows)  # type: ignore[attr-defined]
+        if gone(self):
+            return
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()

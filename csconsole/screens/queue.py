@@ -13,6 +13,7 @@ from textual.widgets import Input, Static
 
 from csconsole import clock, triage
 from csconsole.config import ViewDef
+from csconsole.screens import gone
 from csconsole.screens.triage import TRIAGE_BINDINGS, TriageActions
 from csconsole.store.queue import ViewQuery
 from csconsole.store.search import QueryError
@@ -125,6 +126,8 @@ class QueueScreen(TriageActions, Screen):
             return {name: q.count(conn) for name, q in queries}
 
         counts = await self.app.cache.read(count_all)  # type: ignore[attr-defined]
+        if gone(self):
+            return
         self.query_one(ViewsBar).show([v.name for v in self.views], self.view_def.name, counts, self.search)
 
     def _on_data(self, ids: list[int]) -> None:
@@ -230,6 +233,8 @@ class QueueScreen(TriageActions, Screen):
             ticket_list.selected.clear()
         elif ticket_list.view is not None:
             ids = await self.app.cache.read(triage.view_ids, ticket_list.view, SELECT_ALL_LIMIT)  # type: ignore[attr-defined]
+            if gone(self):
+                return
             ticket_list.selected.update(ids)
             if (ticket_list.count or 0) > SELECT_ALL_LIMIT:
                 self.notify(f"Selected the first {SELECT_ALL_LIMIT:,} of {ticket_list.count:,}", markup=False)

@@ -15,6 +15,7 @@ from csconsole import clock
 from csconsole import sla as sla_rules
 from csconsole.adapters.base import PRIORITIES
 from csconsole import triage
+from csconsole.screens import gone
 from csconsole.screens.triage import TRIAGE_BINDINGS, TriageActions
 from csconsole.store.outbox import Intent
 from csconsole.store.tickets import TicketDetail, load_detail
@@ -125,6 +126,8 @@ class TicketScreen(TriageActions, Screen):
     @work(exclusive=True, group="ticket-load")
     async def load(self) -> None:
         detail = await self.app.cache.read(load_detail, self.ticket_id)  # type: ignore[attr-defined]
+        if gone(self):
+            return
         if detail is None:
             self.query_one("#ticket-head", Static).update(Text(f" Ticket #{self.ticket_id} is not in the cache", style="bold red"))
             return
