@@ -57,8 +57,8 @@ def test_lead_moves_three_tickets_off_the_most_loaded_agent(workspace, isolated)
         term.wait_for("to 3 tickets?")
         term.keys("y")
         term.wait_for("assign → Priya Shah on 3 tickets")
-        term.wait_for(f"{len(sams) - 3} tickets  ·  4/{len(sams) - 3}", timeout=15)  # the queue side follows
-        deadline = time.monotonic() + 15
+        term.wait_for(f"{len(sams) - 3} tickets  ·  ", timeout=15)  # the queue side follows
+        deadline = time.monotonic() + 30
         while open_counts(term.screen()).get("Sam Okoye") != len(sams) - 3:  # and the health side, next round
             assert time.monotonic() < deadline, term.screen()
             time.sleep(0.1)
