@@ -60,11 +60,16 @@ async def test_listed_with_their_text_folder_by_folder(fd):  # noqa: F811
     assert sum("/canned_responses/" in r.path for r in fd.server.requests) == 2
 
 
-def test_offered_filled_in_and_sent_as_a_reply(fd, isolated, monkeypatch):  # noqa: F811
+def canned_workspace(fd, isolated, monkeypatch):
+    """One canned response the console can fill in, one it cannot, and a ticket to use them on."""
     fd.add_canned("Shipping", "Parcel on its way", SHIPPING)
     fd.add_canned("Shipping", "Portal link", "Track it at {{ticket.portal_url}}")
     [tid] = seed(fd, 1)
-    workspace = workspace_for(fd, isolated, monkeypatch)
+    return workspace_for(fd, isolated, monkeypatch), tid
+
+
+def test_offered_filled_in_and_sent_as_a_reply(fd, isolated, monkeypatch):  # noqa: F811
+    workspace, tid = canned_workspace(fd, isolated, monkeypatch)
     engine_pass(workspace)
     conn = workspace.open_cache()
     held = helpdesk_macros(conn, "fd")
@@ -87,10 +92,7 @@ async def test_the_picker_previews_the_filled_in_text_and_lists_what_it_cannot_f
     from csconsole.screens.macro_picker import MacroPicker
     from tests.pilot import screen_text, wait_for
 
-    fd.add_canned("Shipping", "Parcel on its way", SHIPPING)
-    fd.add_canned("Shipping", "Portal link", "Track it at {{ticket.portal_url}}")
-    [tid] = seed(fd, 1)
-    workspace = workspace_for(fd, isolated, monkeypatch)
+    workspace, tid = canned_workspace(fd, isolated, monkeypatch)
     await asyncio.to_thread(engine_pass, workspace)
     async with CSConsole(workspace, sync=False).run_test(size=(170, 45)) as pilot:
         pilot.app.push_screen(MacroPicker([tid]))
@@ -113,10 +115,7 @@ def test_scripts_list_show_and_dry_run_them(fd, isolated, monkeypatch):  # noqa:
     import json
     from tests.test_macros_cli import run
 
-    fd.add_canned("Shipping", "Parcel on its way", SHIPPING)
-    fd.add_canned("Shipping", "Portal link", "Track it at {{ticket.portal_url}}")
-    [tid] = seed(fd, 1)
-    workspace = workspace_for(fd, isolated, monkeypatch)
+    workspace, tid = canned_workspace(fd, isolated, monkeypatch)
     engine_pass(workspace)
 
     listed = run("list", "--json")

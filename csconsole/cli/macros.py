@@ -75,7 +75,7 @@ def _held(workspace):
 
 
 def _origin(macro) -> str:
-    if macro.path.name.startswith("<"):
+    if macro.held_by is not None:
         return "helpdesk"
     return "yours" if macro.user else "shipped"
 
@@ -123,12 +123,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _find(workspace, library, name: str):
-    macro = library.find(name)
-    if macro is not None:
-        return macro
-    held = _held(workspace)
-    folded = name.casefold()
-    macro = next((m for m in held.macros if m.slug == name or m.name.casefold() == folded), None)
+    from csconsole.macros.library import find_in
+
+    macro = library.find(name) or find_in(_held(workspace).macros, name)
     if macro is not None:
         return macro
     broken = [p for p in library.problems if p.path.stem == name.removesuffix(".toml")]

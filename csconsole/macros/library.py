@@ -57,6 +57,16 @@ def _signature(folders: Sequence[Folder]) -> tuple:
     return tuple(parts)
 
 
+def find_in(macros: Sequence[Macro], name: str) -> Macro | None:
+    """By file name or slug (``wismo-shipped``) or, ignoring case, by its display name."""
+    wanted = name.removesuffix(".toml")
+    for macro in macros:
+        if macro.slug == wanted:
+            return macro
+    folded = name.casefold()
+    return next((m for m in macros if m.name.casefold() == folded), None)
+
+
 class Library:
     def __init__(self, folders: Sequence[Folder]) -> None:
         self.folders = tuple(folders)
@@ -78,13 +88,7 @@ class Library:
             return True
 
     def find(self, name: str) -> Macro | None:
-        """By file name (``wismo-shipped``) or, ignoring case, by its display name."""
-        wanted = name.removesuffix(".toml")
-        for macro in self.macros:
-            if macro.slug == wanted:
-                return macro
-        folded = name.casefold()
-        return next((m for m in self.macros if m.name.casefold() == folded), None)
+        return find_in(self.macros, name)
 
     def offered(self, has_store: bool) -> list[Macro]:
         """What the picker shows: store steps need a store."""

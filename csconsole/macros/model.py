@@ -88,6 +88,8 @@ class Macro:
     store_steps: tuple[StoreStep, ...] = ()
     user: bool = False
     """From the user's folder (rather than shipped)."""
+    held_by: str | None = None
+    """The helpdesk account that holds the macro (listed by the last sync), if not a file."""
     remote_id: str | None = None
     """A macro the helpdesk holds (Zendesk): applied by the helpdesk, which fills it in."""
     remote_actions: tuple[tuple[str, Any], ...] = ()

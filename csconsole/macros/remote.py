@@ -48,12 +48,12 @@ def macros(conn: sqlite3.Connection, account: str) -> Held:
             if translated.template is None:
                 held.problems.append(Problem(path, 1, 1, f"“{name}”: {translated.problem}"))
             else:
-                held.macros.append(Macro(slug=slug, path=path, name=name, description=description,
+                held.macros.append(Macro(slug=slug, path=path, name=name, description=description, held_by=account,
                                          reply=translated.template))
             continue
         actions = tuple((str(field), value) for field, value in json.loads(r["actions"]))
-        held.macros.append(Macro(slug=slug, path=path, name=name, description=description, remote_id=r["remote_id"],
-                                 remote_actions=actions))
+        held.macros.append(Macro(slug=slug, path=path, name=name, description=description, held_by=account,
+                                 remote_id=r["remote_id"], remote_actions=actions))
     return held
 
 
